@@ -1,0 +1,27 @@
+# `make test` and `make demo` set everything up on a fresh machine with nothing but Python.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# CPU torch first: a plain `torch` requirement would otherwise pull a CUDA build of several GB.
+TORCH := torch==2.13.0
+
+.PHONY: setup test demo clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[test,offline]"
+	touch $(STAMP)
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest tests
+
+demo: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m thinkj_verl.demo
+
+clean:
+	rm -rf $(VENV)

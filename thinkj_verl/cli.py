@@ -1,0 +1,46 @@
+"""The ``thinkj`` command: one entry per step of the pipeline.
+
+Each subcommand lives in its own module with ``main(argv) -> int``; it is imported only when
+run, so ``thinkj --help`` answers at once. A new subcommand is one line in ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# name -> (module with main(argv), one-line summary)
+COMMANDS: dict[str, tuple[str, str]] = {}
+
+
+def _usage() -> str:
+    lines = ["usage: thinkj COMMAND [options]   (thinkj COMMAND --help for a command's options)", ""]
+    lines.append("commands:")
+    width = max((len(name) for name in COMMANDS), default=0)
+    for name, (_, summary) in COMMANDS.items():
+        lines.append(f"  {name:<{width}}  {summary}")
+    if not COMMANDS:
+        lines.append("  (none yet)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0
+    if argv[0] in ("-V", "--version"):
+        from thinkj_verl import __version__
+
+        print(f"thinkj-verl {__version__}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"thinkj: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

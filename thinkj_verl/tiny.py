@@ -1,0 +1,110 @@
+"""A tokenizer and a random-weight model built from nothing, offline, in well under a second.
+
+The tests, the benchmarks and ``make demo`` use them wherever a real judge would be loaded
+from a hub: same loaders (``AutoTokenizer.from_pretrained``, verl's ``hf_tokenizer``), same
+chat template style (ChatML), but about 100k parameters.
+
+>>> import tempfile
+>>> path = build_tiny_judge(tempfile.mkdtemp())
+>>> from transformers import AutoTokenizer
+>>> AutoTokenizer.from_pretrained(path).eos_token
+'<|im_end|>'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from thinkj_verl.formats import FORMATS
+
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+
+# ChatML; {% generation %} marks what the assistant wrote, for assistant-only SFT loss.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}"
+    "{{ '<|im_start|>assistant\n' }}{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\n' }}"
+    "{% else %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' }}"
+    "{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def _training_text() -> list[str]:
+    sentences = []
+    for fmt in FORMATS.values():
+        for verdict in "ab":
+            for strength in (1, 2, 3):
+                sentences.append(fmt.render(verdict=verdict, strength=strength, score_a=30, score_b=70))
+    sentences += [
+        "<think> Response (a) answers the question directly and correctly. </think>",
+        "Please act as an impartial judge and evaluate the quality of the two responses.",
+        "[User Question] [The Start of Response (a)] [The End of Response (b)]",
+        "The quick brown fox jumps over the lazy dog. 0123456789 helpful harmless honest",
+    ]
+    return sentences * 4
+
+
+def build_tiny_tokenizer(vocab_size: int = 512):
+    """A byte-level BPE tokenizer with ChatML special tokens and chat template."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    core.train_from_iterator(_training_text(), trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        bos_token=None,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        unk_token=None,
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def build_tiny_model(tokenizer, seed: int = 0, sequence_classification: bool = False):
+    """A two-layer Qwen2 with random weights sized to ``tokenizer``."""
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM, Qwen2ForSequenceClassification
+
+    torch.manual_seed(seed)
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+        num_labels=1,
+    )
+    if sequence_classification:
+        return Qwen2ForSequenceClassification(config)
+    model = Qwen2ForCausalLM(config)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    return model
+
+
+def build_tiny_judge(directory: str | Path, seed: int = 0) -> str:
+    """Save a tiny tokenizer and causal LM to ``directory``; returns the path as a string."""
+    directory = Path(directory)
+    tokenizer = build_tiny_tokenizer()
+    model = build_tiny_model(tokenizer, seed=seed)
+    tokenizer.save_pretrained(directory)
+    model.save_pretrained(directory)
+    return str(directory)
