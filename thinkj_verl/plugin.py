@@ -6,4 +6,5 @@ therefore imports only what registration needs, and `tests/test_plugin.py` loads
 point in a fresh interpreter and asserts it worked.
 """
 
+from thinkj_verl import hydra_recipes  # noqa: F401  (registers the recipes' Hydra search path: +recipe=NAME)
 from thinkj_verl import reward_manager  # noqa: F401  (registers the "thinkj" reward manager)

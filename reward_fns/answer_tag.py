@@ -1,0 +1,37 @@
+"""RM-R1-style verdict reward: +1 for the right ``<answer>[[A]]</answer>`` / ``[[B]]``, -1 otherwise.
+
+Anything that is not a well-formed right verdict (wrong side, no tag, conflicting tags, an
+unclosed ``<think>``, a cut reply) scores -1. The weight keywords are accepted and ignored, so
+a recipe's declared weights do not break a swap to this function.
+
+>>> compute_score("rewardbench", "Both run; (b) is faster. <answer>[[B]]</answer>", {"better": "b"})["score"]
+1.0
+"""
+
+from __future__ import annotations
+
+from reward_fns._common import VERDICT_CODE, check_kwargs, judge_row
+
+FORMAT = "answer_tag"
+
+
+def compute_score(
+    data_source,
+    solution_str,
+    ground_truth,
+    extra_info=None,
+    *,
+    require_think: bool = False,
+    variant: str = "weighted",
+    **kwargs,
+) -> dict:
+    """Score one judge reply; ``score`` is the reward, the other keys are its components."""
+    check_kwargs("answer_tag.compute_score", variant, kwargs)
+    judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
+    right = judgment.format_ok and judgment.verdict == label.better
+    return {
+        "score": 1.0 if right else -1.0,
+        "acc": 1.0 if judgment.verdict == label.better else 0.0,
+        "format": 1.0 if judgment.format_ok else 0.0,
+        "verdict": VERDICT_CODE[judgment.verdict],
+    }

@@ -1,0 +1,49 @@
+"""Think-J's binary verdict reward: the right verdict in the right format.
+
+    R = accuracy_weight * r_acc + format_weight * r_format
+
+with ``r_acc`` and ``r_format`` as in `reward_fns.thinkj_strength` for the final sentence
+``Therefore, Response (a) is better.``. ``variant="released"`` scores with the released
+Think-J ``reward_cot`` formula instead: the last final sentence anywhere in the reply,
+right 1.0, none 0.5, wrong 0.0 (labels 1 = (a), 2 = (b) are accepted as well as the dict).
+
+>>> compute_score("hh_rlhf", "(b) is rude. Therefore, Response (a) is better.", 1)["score"]
+2.0
+"""
+
+from __future__ import annotations
+
+from reward_fns._common import VERDICT_CODE, check_kwargs, judge_row
+
+FORMAT = "binary"
+
+
+def released_score(judgment, label) -> float:
+    """The released ``reward_cot`` on an already parsed reply."""
+    if not judgment.matches:
+        return 0.5
+    return 1.0 if judgment.matches[-1].verdict == label.better else 0.0
+
+
+def compute_score(
+    data_source,
+    solution_str,
+    ground_truth,
+    extra_info=None,
+    *,
+    accuracy_weight: float = 1.0,
+    format_weight: float = 1.0,
+    require_think: bool = False,
+    variant: str = "weighted",
+    **kwargs,
+) -> dict:
+    """Score one judge reply; ``score`` is the reward, the other keys are its components."""
+    check_kwargs("thinkj_binary.compute_score", variant, kwargs)
+    judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
+    r_format = 1.0 if judgment.format_ok else 0.0
+    r_acc = 1.0 if judgment.verdict == label.better else 0.0
+    if variant == "released":
+        score = released_score(judgment, label)
+    else:
+        score = accuracy_weight * r_acc + format_weight * r_format
+    return {"score": float(score), "acc": r_acc, "format": r_format, "verdict": VERDICT_CODE[judgment.verdict]}

@@ -1,0 +1,71 @@
+"""The two-score margin reward: scores for both responses, rewarded by how far apart they are.
+
+    R = accuracy_weight * r_acc + format_weight * r_format + margin_weight * r_margin
+
+- ``r_format`` = 1 when the reply ends with ``... are [[30]] and [[50]], respectively.`` (or
+  the released ``<Score 1>30</Score 1> ... <Score 2>50</Score 2>``), both scores in 0..100 and
+  not equal; ``r_acc`` = 1 when the higher score belongs to the better response;
+- ``r_margin`` = |score_a - score_b| / 100 when right, minus that when wrong, 0 without a valid
+  judgment; in [-1, 1].
+
+The paper reports that this reward gets hacked (scores pushed to 0 and 100) and trails the
+strength reward; it is here for that ablation. ``variant="released"`` is the released
+``reward_score``: first score pair anywhere; right side 1 + min(margin, 1), wrong side (or equal
+scores) max(-margin, -1), none 0.5.
+
+>>> compute_score("skywork", "Therefore, the quality scores for Response (a) and Response (b) "
+...               "are [[20]] and [[90]], respectively.", {"better": "b"})["score"]
+2.7
+"""
+
+from __future__ import annotations
+
+from reward_fns._common import VERDICT_CODE, check_kwargs, judge_row
+
+FORMAT = "scores"
+
+
+def released_score(judgment, label) -> float:
+    """The released ``reward_score`` on an already parsed reply."""
+    if not judgment.matches:
+        return 0.5
+    first = judgment.matches[0]
+    margin = abs(first.scores[0] - first.scores[1]) / 100.0
+    if first.verdict == label.better:
+        return 1.0 + min(margin, 1.0)
+    return max(-margin, -1.0)
+
+
+def compute_score(
+    data_source,
+    solution_str,
+    ground_truth,
+    extra_info=None,
+    *,
+    accuracy_weight: float = 1.0,
+    format_weight: float = 1.0,
+    margin_weight: float = 1.0,
+    require_think: bool = False,
+    variant: str = "weighted",
+    **kwargs,
+) -> dict:
+    """Score one judge reply; ``score`` is the reward, the other keys are its components."""
+    check_kwargs("thinkj_margin.compute_score", variant, kwargs)
+    judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
+    r_format = 1.0 if judgment.format_ok else 0.0
+    r_acc = 1.0 if judgment.verdict == label.better else 0.0
+    r_margin = 0.0
+    if judgment.format_ok:
+        margin = abs(judgment.scores[0] - judgment.scores[1]) / 100.0
+        r_margin = margin if r_acc else -margin
+    if variant == "released":
+        score = released_score(judgment, label)
+    else:
+        score = accuracy_weight * r_acc + format_weight * r_format + margin_weight * r_margin
+    return {
+        "score": float(score),
+        "acc": r_acc,
+        "format": r_format,
+        "verdict": VERDICT_CODE[judgment.verdict],
+        "margin": r_margin,
+    }

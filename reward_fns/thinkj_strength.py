@@ -1,0 +1,89 @@
+"""Think-J's strength reward: the right verdict, in the right format, with the right strength.
+
+    R = accuracy_weight * r_acc + format_weight * r_format + strength_weight * r_strength
+
+- ``r_format`` = 1 when the reply holds the strength format (`thinkj_verl.parser` rules: one
+  final sentence ``Therefore, Response (a) is better, and the strength is [[2]].`` after any
+  thinking, strength in 1..3, ``<think>`` closed, not cut at the length limit), else 0.
+- ``r_acc`` = 1 when the final verdict names the better response, else 0.
+- ``r_strength`` = 1 - |true strength - predicted strength| / 2, in [0, 1]; only when the
+  verdict is right, the format held and the label has a strength; else 0.
+
+Defaults are the paper's best 32B setting (Table 8: format 1.0, strength 0.2; accuracy is
+fixed at 1.0). ``variant="released"`` scores with the released Think-J ``reward_strength``
+formula instead: first final sentence anywhere in the reply, wrong side or none -> 0.0, right
+side -> 1 - | |g| - s | / 8, right side with a strength outside 1..3 -> 0.5, tie (g = 0) -> 0.0.
+
+>>> reply = "<think>(a) is correct.</think> Therefore, Response (a) is better, and the strength is [[3]]."
+>>> compute_score("helpsteer2", reply, {"better": "a", "strength": 2, "scores": None})["score"]
+2.1
+"""
+
+from __future__ import annotations
+
+from reward_fns._common import VERDICT_CODE, check_kwargs, is_released_tie, judge_row
+from thinkj_verl.formats import STRENGTH_RANGE
+from thinkj_verl.ground_truth import parse_ground_truth
+
+FORMAT = "strength"
+
+
+def released_score(judgment, ground_truth) -> float:
+    """The released ``reward_strength`` on an already parsed reply (signed-int label ``g``)."""
+    if is_released_tie(ground_truth):
+        return 0.0
+    g = parse_ground_truth(ground_truth, FORMAT).to_released(FORMAT)
+    if not judgment.matches:
+        return 0.0
+    first = judgment.matches[0]
+    if first.verdict != ("a" if g < 0 else "b"):
+        return 0.0
+    low, high = STRENGTH_RANGE
+    if low <= first.strength <= high:
+        return 1.0 - abs(abs(g) - first.strength) / 8.0
+    return 0.5
+
+
+def compute_score(
+    data_source,
+    solution_str,
+    ground_truth,
+    extra_info=None,
+    *,
+    accuracy_weight: float = 1.0,
+    format_weight: float = 1.0,
+    strength_weight: float = 0.2,
+    require_think: bool = False,
+    variant: str = "weighted",
+    **kwargs,
+) -> dict:
+    """Score one judge reply; ``score`` is the reward, the other keys are its components."""
+    check_kwargs("thinkj_strength.compute_score", variant, kwargs)
+    if variant == "released" and is_released_tie(ground_truth):
+        # A tie has no better response: the released formula gives 0.0 whatever the reply.
+        return dict.fromkeys(("score", "acc", "format", "verdict", "strength_pred", "r_strength"), 0.0) | {
+            "strength_err": -1.0
+        }
+    judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
+
+    r_format = 1.0 if judgment.format_ok else 0.0
+    r_acc = 1.0 if judgment.verdict == label.better else 0.0
+    strength_err = -1.0
+    r_strength = 0.0
+    if r_acc and judgment.format_ok and label.strength is not None:
+        strength_err = float(abs(label.strength - judgment.strength))
+        r_strength = 1.0 - strength_err / 2.0
+
+    if variant == "released":
+        score = released_score(judgment, ground_truth)
+    else:
+        score = accuracy_weight * r_acc + format_weight * r_format + strength_weight * r_strength
+    return {
+        "score": float(score),
+        "acc": r_acc,
+        "format": r_format,
+        "verdict": VERDICT_CODE[judgment.verdict],
+        "strength_pred": float(judgment.strength or 0),
+        "strength_err": strength_err,
+        "r_strength": r_strength,
+    }

@@ -1,0 +1,158 @@
+"""The ``thinkj`` reward manager for verl's reward loop.
+
+Select it with ``reward.reward_manager.name=thinkj``. Per sample it decodes the response,
+notices a reply cut at the length limit (passed to the reward function as
+``extra_info["truncated"]``: a format failure for every function in ``reward_fns/``), calls the
+configured reward function and returns ``reward_score`` with the function's components, plus
+``truncated`` and ``reward_error``, in ``reward_extra_info``.
+
+The reward function is ``reward.custom_reward_function`` when its ``path`` is set, else
+``reward_fns.thinkj_strength`` with ``reward.custom_reward_function.reward_kwargs``.
+
+A reward function that raises on one sample does not stop a multi-node job: the sample is
+scored as that function scores an empty (format-failed) reply, ``reward_error`` is 1 for it,
+and the first few failures are logged with the sample's index and the exception. Bad
+``reward_kwargs`` (a typo in a weight name) are caught when the manager is built, before the
+first rollout.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from functools import partial
+
+from verl.experimental.reward_loop.reward_manager import register
+from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_REWARD_FUNCTION = "reward_fns.thinkj_strength"
+MAX_LOGGED_FAILURES = 5
+# A label every reward function accepts, for the probe call at construction.
+_PROBE_LABEL = {"better": "a", "strength": 2, "scores": [60.0, 40.0]}
+
+
+def _default_reward_function(config):
+    import importlib
+
+    function_config = config.reward.get("custom_reward_function") or {}
+    reward_kwargs = dict(function_config.get("reward_kwargs") or {})
+    function = importlib.import_module(DEFAULT_REWARD_FUNCTION).compute_score
+    return partial(function, **reward_kwargs)
+
+
+@register("thinkj")
+class ThinkJRewardManager(RewardManagerBase):
+    """Scores judge replies with a rule-based reward function, one sample per call."""
+
+    def __init__(
+        self, config, tokenizer, compute_score=None, reward_router_address=None, reward_model_tokenizer=None
+    ):
+        super().__init__(config, tokenizer, compute_score)
+        function_config = config.reward.get("custom_reward_function") or {}
+        if not function_config.get("path"):
+            # verl hands every manager its generic default scorer when no path is set; ours is Think-J's.
+            compute_score = _default_reward_function(config)
+        self.compute_score = compute_score
+        self.is_async = inspect.iscoroutinefunction(compute_score)
+        self.num_failures = 0
+        self._failure_row = None
+        if not self.is_async:
+            self._probe()
+
+    def _probe(self) -> None:
+        """Score an empty reply once: bad reward_kwargs fail here, before the first rollout.
+
+        The result is also the row a raising sample gets, so every row has the same keys.
+        """
+        from reward_fns._common import RewardKwargsError
+
+        try:
+            self._failure_row = self.compute_score(
+                data_source="thinkj/probe", solution_str="", ground_truth=_PROBE_LABEL, extra_info={"truncated": True}
+            )
+        except RewardKwargsError as error:
+            raise ValueError(f"reward.custom_reward_function.reward_kwargs: {error}") from error
+        except TypeError as error:
+            if "keyword argument" in str(error):
+                raise ValueError(
+                    f"reward.custom_reward_function.reward_kwargs do not fit the reward function: {error}"
+                ) from error
+            self._failure_row = None
+        except Exception:  # a custom function with its own label schema: learn the row on first failure
+            self._failure_row = None
+
+    def _call(self, data_item) -> dict:
+        """The reward function's keyword arguments for one sample, response decoded."""
+        response_ids = data_item.batch["responses"]
+        response_length = response_ids.shape[-1]
+        valid_length = int(data_item.batch["attention_mask"][-response_length:].sum())
+        valid_ids = response_ids[:valid_length]
+        # Cut at the limit: every response slot used and the last token is not end-of-sequence.
+        eos = self.tokenizer.eos_token_id
+        eos_ids = set(eos) if isinstance(eos, list) else {eos}
+        truncated = valid_length >= response_length > 0 and int(valid_ids[-1]) not in eos_ids
+        non_tensor = data_item.non_tensor_batch
+        extra_info = dict(non_tensor.get("extra_info") or {})
+        extra_info["truncated"] = truncated
+        return dict(
+            data_source=non_tensor["data_source"],
+            solution_str=self.tokenizer.decode(valid_ids, skip_special_tokens=True),
+            ground_truth=non_tensor["reward_model"]["ground_truth"],
+            extra_info=extra_info,
+        )
+
+    def _call_and_score(self, data_item):
+        # One executor hop for decoding and scoring together (verl's naive manager makes two).
+        call = self._call(data_item)
+        try:
+            return call, self.compute_score(**call), None
+        except Exception as exception:  # one bad sample must not kill the job
+            return call, None, exception
+
+    async def run_single(self, data) -> dict:
+        data_item = data[-1:][0]  # multi-sequence outputs: only the last sequence is scored
+        if self.is_async:
+            call = self._call(data_item)
+            try:
+                result, exception = await self.compute_score(**call), None
+            except Exception as error:  # one bad sample must not kill the job
+                result, exception = None, error
+        else:
+            call, result, exception = await self.loop.run_in_executor(None, self._call_and_score, data_item)
+        if exception is not None:
+            result = await self._failure_result(call, exception, data_item.non_tensor_batch)
+
+        if isinstance(result, dict):
+            score = float(result["score"])
+            components = {key: value for key, value in result.items() if key != "score"}
+        else:
+            score = float(result)
+            components = {"acc": score}
+        components["truncated"] = 1.0 if call["extra_info"]["truncated"] else 0.0
+        components["reward_error"] = 0.0 if exception is None else 1.0
+        return {"reward_score": score, "reward_extra_info": components}
+
+    async def _failure_result(self, call: dict, exception: Exception, non_tensor) -> dict | float:
+        self.num_failures += 1
+        if self.num_failures <= MAX_LOGGED_FAILURES:
+            index = call["extra_info"].get("index", non_tensor.get("index"))
+            logger.warning(
+                "thinkj reward function raised on sample index=%s (pair %s), scored as a format failure "
+                "(failure %d; only the first %d are logged): %r",
+                index,
+                call["extra_info"].get("pair_id"),
+                self.num_failures,
+                MAX_LOGGED_FAILURES,
+                exception,
+            )
+        if self._failure_row is None:
+            # Learn the row from an empty (format-failed) reply with this sample's own label.
+            empty = dict(call, solution_str="", extra_info={"truncated": True})
+            try:
+                result = self.compute_score(**empty)
+                self._failure_row = await result if inspect.isawaitable(result) else result
+            except Exception:
+                return 0.0
+        return self._failure_row
