@@ -140,11 +140,12 @@ class ThinkJRewardManager(RewardManagerBase):
             index = call["extra_info"].get("index", non_tensor.get("index"))
             logger.warning(
                 "thinkj reward function raised on sample index=%s (pair %s), scored as a format failure "
-                "(failure %d; only the first %d are logged): %r",
+                "(failure %d; only the first %d are logged): %s: %s",
                 index,
                 call["extra_info"].get("pair_id"),
                 self.num_failures,
                 MAX_LOGGED_FAILURES,
+                type(exception).__name__,
                 exception,
             )
         if self._failure_row is None:
