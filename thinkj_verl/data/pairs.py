@@ -1,0 +1,301 @@
+"""The canonical preference pair: one record every source converts to, and its files.
+
+One pair is one judging task: a conversation that ends with a user turn, two candidate
+replies, and which one is better. As a dict (one jsonl line, or one parquet row)::
+
+    {
+      "id": "skywork:17",                  # unique within a file; both orders share it
+      "source": "skywork",                 # converter that produced it
+      "conversation": [{"role": "user", "content": "..."}, ...],   # up to the last user turn
+      "response_a": "...", "response_b": "...",
+      "better": "a" | "b",
+      "strength": 1 | 2 | 3 | null,        # annotated preference strength, when the source has one
+      "scores": [score_a, score_b] | null,  # annotated 0..100 quality scores, when present
+      "subset": "..." | null,              # subset / domain (RewardBench subset, RM-Bench domain)
+      "meta": {...}                        # anything else, e.g. RM-Bench style indices
+    }
+
+In parquet ``meta`` is stored as JSON text: its keys vary by source, and parquet cannot hold
+an empty struct.
+
+>>> pair = Pair(id="x:0", source="local", conversation=[{"role": "user", "content": "Hi"}],
+...             response_a="Hello!", response_b="", better="a")
+Traceback (most recent call last):
+...
+thinkj_verl.data.pairs.PairError: pair 'x:0': response_b is empty
+>>> pair = Pair(id="x:0", source="local", conversation=[{"role": "user", "content": "Hi"}],
+...             response_a="Hello!", response_b="Go away.", better="a", strength=2)
+>>> Pair.from_dict(pair.to_dict()) == pair
+True
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from thinkj_verl.formats import SCORE_RANGE, STRENGTH_RANGE
+from thinkj_verl.ground_truth import GroundTruth
+
+ROLES = ("system", "user", "assistant")
+PAIR_FILE_SUFFIXES = (".jsonl", ".json", ".parquet")
+PAIR_KEYS = (
+    "id",
+    "source",
+    "conversation",
+    "response_a",
+    "response_b",
+    "better",
+    "strength",
+    "scores",
+    "subset",
+    "meta",
+)
+
+
+class PairError(ValueError):
+    """A record that is not a valid canonical pair."""
+
+
+@dataclass
+class Pair:
+    """One canonical preference pair (see the module docstring for the schema)."""
+
+    id: str
+    source: str
+    conversation: list[dict]
+    response_a: str
+    response_b: str
+    better: str
+    strength: int | None = None
+    scores: tuple[float, float] | None = None
+    subset: str | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        def fail(problem: str):
+            raise PairError(f"pair {self.id!r}: {problem}")
+
+        if not isinstance(self.id, str) or not self.id:
+            raise PairError(f"pair id must be a non-empty string, got {self.id!r}")
+        if not isinstance(self.conversation, list) or not self.conversation:
+            fail("conversation must be a non-empty list of {role, content} messages")
+        self.conversation = [_message(m, self.id) for m in self.conversation]
+        if self.conversation[-1]["role"] != "user":
+            fail("conversation must end with a user turn (the one both responses answer)")
+        for name in ("response_a", "response_b"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                fail(f"{name} must be a string, got {type(value).__name__}")
+            if not value.strip():
+                fail(f"{name} is empty")
+        if self.better not in ("a", "b"):
+            fail(f"better must be 'a' or 'b', got {self.better!r}")
+        if self.strength is not None:
+            low, high = STRENGTH_RANGE
+            if isinstance(self.strength, bool) or int(self.strength) != self.strength or not low <= self.strength <= high:
+                fail(f"strength must be an integer {low}..{high} or null, got {self.strength!r}")
+            self.strength = int(self.strength)
+        if self.scores is not None:
+            low, high = SCORE_RANGE
+            scores = tuple(self.scores)
+            if len(scores) != 2 or not all(isinstance(s, (int, float)) and low <= s <= high for s in scores):
+                fail(f"scores must be two numbers in {low}..{high} or null, got {self.scores!r}")
+            self.scores = (float(scores[0]), float(scores[1]))
+        if self.subset is not None and not isinstance(self.subset, str):
+            self.subset = str(self.subset)
+        if not isinstance(self.meta, dict):
+            fail(f"meta must be a dict, got {type(self.meta).__name__}")
+
+    def ground_truth(self) -> GroundTruth:
+        """The label in the canonical order (response_a shown as Response (a))."""
+        return GroundTruth(better=self.better, strength=self.strength, scores=self.scores)
+
+    def to_dict(self) -> dict:
+        """A plain dict with every key of the schema, ready for json."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "conversation": [dict(m) for m in self.conversation],
+            "response_a": self.response_a,
+            "response_b": self.response_b,
+            "better": self.better,
+            "strength": self.strength,
+            "scores": list(self.scores) if self.scores is not None else None,
+            "subset": self.subset,
+            "meta": dict(self.meta),
+        }
+
+    @classmethod
+    def from_dict(cls, record: Mapping) -> Pair:
+        """Read a canonical record (``meta`` may be a dict or its JSON text, as in parquet)."""
+        if not isinstance(record, Mapping):
+            raise PairError(f"a canonical pair is a dict, got {type(record).__name__}")
+        missing = [k for k in ("id", "conversation", "response_a", "response_b", "better") if k not in record]
+        if missing:
+            raise PairError(f"record is missing the keys {missing}; canonical keys are {list(PAIR_KEYS)}")
+        meta = record.get("meta")
+        if isinstance(meta, str):
+            meta = json.loads(meta) if meta else {}
+        scores = record.get("scores")
+        strength = record.get("strength")
+        if isinstance(strength, float):
+            # pandas hands an integer column with nulls back as floats (NaN for null).
+            strength = None if strength != strength else strength
+        return cls(
+            id=str(record["id"]),
+            source=record.get("source") or "unknown",
+            conversation=list(record["conversation"]),
+            response_a=record["response_a"],
+            response_b=record["response_b"],
+            better=record["better"],
+            strength=strength,
+            scores=tuple(scores) if scores is not None else None,
+            subset=record.get("subset"),
+            meta=meta or {},
+        )
+
+
+def _message(message, pair_id) -> dict:
+    if not isinstance(message, Mapping) or "role" not in message or "content" not in message:
+        raise PairError(f"pair {pair_id!r}: every conversation message needs 'role' and 'content', got {message!r}")
+    role, content = message["role"], message["content"]
+    if role not in ROLES:
+        raise PairError(f"pair {pair_id!r}: message role {role!r} is not one of {ROLES}")
+    if not isinstance(content, str):
+        raise PairError(f"pair {pair_id!r}: message content must be a string, got {type(content).__name__}")
+    return {"role": role, "content": content}
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """Yield a temporary path beside ``path``; on success move it over ``path`` in one step.
+
+    A reader never sees a half-written file, and a failed write leaves the old file alone.
+
+    >>> import tempfile, os
+    >>> target = os.path.join(tempfile.mkdtemp(), "out.txt")
+    >>> with atomic_path(target) as tmp:
+    ...     _ = open(tmp, "w").write("done")
+    >>> open(target).read()
+    'done'
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def pair_arrow_schema():
+    """The parquet schema of a canonical pair file."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("id", pa.string()),
+            ("source", pa.string()),
+            ("conversation", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
+            ("response_a", pa.string()),
+            ("response_b", pa.string()),
+            ("better", pa.string()),
+            ("strength", pa.int64()),
+            ("scores", pa.list_(pa.float64())),
+            ("subset", pa.string()),
+            ("meta", pa.string()),
+        ]
+    )
+
+
+def write_pairs(pairs: Iterable[Pair], path: str | os.PathLike) -> int:
+    """Write canonical pairs to ``path`` (.jsonl or .parquet), atomically; returns the count.
+
+    >>> import tempfile, os
+    >>> pair = Pair("x:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", "a")
+    >>> path = os.path.join(tempfile.mkdtemp(), "pairs.parquet")
+    >>> write_pairs([pair], path), read_pairs(path) == [pair]
+    (1, True)
+    """
+    path = Path(path)
+    records = [p.to_dict() for p in pairs]
+    with atomic_path(path) as tmp:
+        if path.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            for record in records:
+                record["meta"] = json.dumps(record["meta"], sort_keys=True)
+            pq.write_table(pa.Table.from_pylist(records, schema=pair_arrow_schema()), tmp)
+        elif path.suffix == ".jsonl":
+            with open(tmp, "w", encoding="utf-8") as f:
+                for record in records:
+                    f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            raise ValueError(f"{path}: canonical pairs are written as .jsonl or .parquet")
+    return len(records)
+
+
+def read_records(path: str | os.PathLike) -> list[dict]:
+    """The rows of a local .jsonl / .json / .parquet file as dicts, with a clear error for bad lines."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path).to_pylist()
+    if path.suffix == ".jsonl":
+        rows = []
+        with open(path, encoding="utf-8") as f:
+            for line_no, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as e:
+                    raise ValueError(f"{path}, line {line_no}: not valid JSON ({e.msg}); fix or remove the line") from None
+        return rows
+    if path.suffix == ".json":
+        with open(path, encoding="utf-8") as f:
+            try:
+                data = json.load(f)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+        if isinstance(data, dict):
+            # {"train": [...]} or {"data": [...]}: one list of rows under a single key.
+            lists = [v for v in data.values() if isinstance(v, list)]
+            if len(lists) != 1:
+                raise ValueError(f"{path}: expected a JSON list of rows (or one key holding that list)")
+            data = lists[0]
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: expected a JSON list of rows")
+        return data
+    raise ValueError(f"{path}: unsupported file type {path.suffix!r}; use one of {', '.join(PAIR_FILE_SUFFIXES)}")
+
+
+def read_pairs(path: str | os.PathLike) -> list[Pair]:
+    """Read a canonical pair file; a bad row raises naming the file and row."""
+    pairs = []
+    for row_no, record in enumerate(read_records(path)):
+        try:
+            pairs.append(Pair.from_dict(record))
+        except (PairError, ValueError, TypeError) as e:
+            raise PairError(
+                f"{path}, row {row_no}: {e}. A canonical pair file is written by `thinkj prepare` "
+                "(pairs_train.parquet) or by thinkj_verl.data.write_pairs"
+            ) from None
+    return pairs
