@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -e ".[test,offline]"
+	$(BIN)/python -m pip install --quiet --upgrade --no-deps --target $(VENV)/oracle rewardbench==0.1.4
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -10,7 +10,9 @@ import importlib
 import sys
 
 # name -> (module with main(argv), one-line summary)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "eval": ("thinkj_verl.eval.run", "benchmark a judge (RewardBench, RM-Bench, any pairs); `eval compare` runs side by side"),
+}
 
 
 def _usage() -> str:

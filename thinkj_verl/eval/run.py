@@ -1,0 +1,309 @@
+"""``thinkj eval``: benchmark a judge, resumably, and write its report.
+
+Flow: benchmark pairs (`thinkj_verl.data.sources`) -> judge prompts in one or both orders
+(`thinkj_verl.prompts`, the same prompts as training) -> replies (`thinkj_verl.generation`),
+appended to ``OUT/generations.jsonl`` per batch -> scored by the one parser
+(`thinkj_verl.eval.scoring`) -> ``metrics.json``, ``report.md`` and plots
+(`thinkj_verl.eval.report`).
+
+``OUT/run.json`` records what the generations were made with (model, benchmark, data,
+format, orders, seed, generation settings); a rerun with other settings into the same
+directory is refused rather than mixing two evaluations in one file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import random
+import sys
+from collections import Counter
+from importlib import metadata
+from pathlib import Path
+
+from thinkj_verl.formats import FORMATS
+from thinkj_verl.generation import BACKENDS
+
+# benchmark -> (converter in thinkj_verl.data.sources, default hub id)
+BENCHMARKS: dict[str, tuple[str | None, str | None]] = {
+    "rewardbench": ("rewardbench", "allenai/reward-bench"),
+    "rmbench": ("rmbench", "THU-KEG/RM-Bench"),
+    "pairs": (None, None),
+}
+ORDER_CHOICES = ("both", "random")
+GENERATIONS = "generations.jsonl"
+RUN_FILE = "run.json"
+# Settings that change what is generated: a resumed run must match them all.
+RUN_IDENTITY = ("model", "benchmark", "data", "source", "format", "orders", "seed", "backend", "max_new_tokens", "temperature")
+
+
+class EvalError(ValueError):
+    """A request ``thinkj eval`` cannot carry out; the message says what to do."""
+
+
+def load_benchmark(benchmark: str, data: str | None, *, source: str | None = None, limit: int | None = None):
+    """The benchmark's canonical pairs and the Counter of rows skipped while loading.
+
+    ``pairs`` reads a canonical pair file, or converts any file or hub id with ``source``
+    (a converter name of `thinkj_verl.data.sources`).
+    """
+    from thinkj_verl.data.pairs import read_pairs
+    from thinkj_verl.data.sources import load_pairs
+
+    converter, default_data = BENCHMARKS[benchmark]
+    data = data or default_data
+    if benchmark == "pairs":
+        if source:
+            converter = source
+        elif data and Path(data).exists():
+            pairs = read_pairs(data)
+            return (pairs[:limit] if limit is not None else pairs), Counter()
+        else:
+            raise EvalError(
+                f"--benchmark pairs needs --data PATH of a canonical pair file, or --source NAME "
+                f"to convert {data!r}"
+            )
+    if data is None:
+        raise EvalError(f"--benchmark {benchmark} needs --data")
+    # A row limit: an RM-Bench row (item) gives its nine style pairs.
+    return load_pairs(converter, data, **({"limit": limit} if limit is not None else {}))
+
+
+def plan_orders(pair_ids: list[str], orders: str, seed: int) -> list[tuple[str, str]]:
+    """The (pair_id, order) judgments to make.
+
+    ``both``: every pair in both orders. ``random``: one order per pair from a coin seeded by
+    ``seed`` and the pair id, so a rerun (or a subset of the pairs) gets the same orders.
+
+    >>> plan_orders(["p1"], "both", 0)
+    [('p1', 'ab'), ('p1', 'ba')]
+    >>> plan_orders(["p1", "p2"], "random", 0) == plan_orders(["p1", "p2"], "random", 0)
+    True
+    """
+    if orders == "both":
+        return [(pid, order) for pid in pair_ids for order in ("ab", "ba")]
+    if orders == "random":
+        return [(pid, "ba" if random.Random(f"{seed}:{pid}").random() < 0.5 else "ab") for pid in pair_ids]
+    raise EvalError(f"--orders must be one of {ORDER_CHOICES}, got {orders!r}")
+
+
+def generation_record(pair, order: str, generation) -> dict:
+    """One line of ``generations.jsonl`` (schema in `thinkj_verl.eval.store`)."""
+    from thinkj_verl.prompts import label_for
+
+    return {
+        "pair_id": pair.id,
+        "order": order,
+        "source": pair.source,
+        "subset": pair.subset,
+        "meta": pair.meta,
+        "label": label_for(pair, order).to_dict(),
+        "text": generation.text,
+        "truncated": generation.truncated,
+        "num_tokens": generation.num_tokens,
+    }
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of the packages an evaluation depends on."""
+    found = {}
+    for name in ("thinkj-verl", "verl", "transformers", "torch", "vllm"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def resolve_backend(backend: str) -> str:
+    """``auto`` -> ``vllm`` when vLLM is installed and CUDA is visible, else ``transformers``."""
+    if backend != "auto":
+        return backend
+    import importlib.util
+
+    import torch
+
+    return "vllm" if torch.cuda.is_available() and importlib.util.find_spec("vllm") else "transformers"
+
+
+def _check_run_file(out_dir: Path, settings: dict) -> None:
+    import json
+
+    from thinkj_verl.eval.report import write_json
+
+    path = out_dir / RUN_FILE
+    if path.exists():
+        before = json.loads(path.read_text(encoding="utf-8"))
+        changed = {k: (before.get(k), settings.get(k)) for k in RUN_IDENTITY if before.get(k) != settings.get(k)}
+        if changed:
+            detail = "; ".join(f"{k}: {old!r} before, {new!r} now" for k, (old, new) in changed.items())
+            raise EvalError(
+                f"{out_dir} already holds generations made with other settings ({detail}). "
+                f"Use a new --out directory, or delete {path} and {out_dir / GENERATIONS} to start over."
+            )
+        return
+    if (out_dir / GENERATIONS).exists():
+        raise EvalError(
+            f"{out_dir / GENERATIONS} exists without {path}: it was not written by `thinkj eval --model`. "
+            f"Score it with `thinkj eval --generations {out_dir / GENERATIONS}`, or use a new --out."
+        )
+    write_json(path, {k: settings.get(k) for k in RUN_IDENTITY})
+
+
+def generate_judgments(pairs, settings: dict, out_dir: Path, *, progress: bool = True) -> dict:
+    """Judge every planned (pair, order) not yet in ``out_dir/generations.jsonl``; append as we go.
+
+    Returns counts: planned, already done, generated now.
+    """
+    from thinkj_verl.eval.store import GenerationStore
+    from thinkj_verl.generation import iter_generate
+    from thinkj_verl.prompts import judge_messages
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _check_run_file(out_dir, settings)
+    by_id = {pair.id: pair for pair in pairs}
+    planned = plan_orders(list(by_id), settings["orders"], settings["seed"])
+    store = GenerationStore(out_dir / GENERATIONS)
+    done = store.done_keys()
+    todo = [key for key in planned if key not in done]
+    if todo:
+        conversations = [judge_messages(by_id[pid], settings["format"], order) for pid, order in todo]
+        for indices, generations in iter_generate(
+            settings["model"],
+            conversations,
+            backend=settings["backend"],
+            max_new_tokens=settings["max_new_tokens"],
+            temperature=settings["temperature"],
+            tensor_parallel=settings["tensor_parallel"],
+            batch_size=settings["batch_size"],
+            seed=settings["seed"],
+            progress=progress,
+        ):
+            store.append(
+                generation_record(by_id[todo[i][0]], todo[i][1], replies[0]) for i, replies in zip(indices, generations)
+            )
+    return {"planned": len(planned), "already_done": len(planned) - len(todo), "generated": len(todo)}
+
+
+def score_and_report(generations_path: Path, out_dir: Path, info: dict, *, require_think: bool = False,
+                     progress: bool = True) -> dict:
+    """Score ``generations_path`` and write ``metrics.json``, ``report.md`` and the plots."""
+    from thinkj_verl.eval import metrics as m
+    from thinkj_verl.eval.report import render_report, write_json, write_plots, write_text
+    from thinkj_verl.eval.scoring import score_records
+    from thinkj_verl.eval.store import read_generations
+
+    records, skipped_lines = read_generations(generations_path)
+    if not records:
+        raise EvalError(f"{generations_path} holds no judgments to score")
+    scored = score_records(records, info["format"], require_think=require_think, progress=progress)
+    benchmark = info["benchmark"]
+    if benchmark == "rewardbench":
+        scores = m.rewardbench_scores(scored)
+    elif benchmark == "rmbench":
+        scores = m.rmbench_scores(scored)
+    else:
+        scores = m.pair_set_scores(scored)
+    metrics = {
+        **info,
+        "require_think": require_think,
+        "versions": versions(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "generations_file": str(generations_path),
+        "generations": {"judgments": len(records), "lines_not_used": dict(skipped_lines)},
+        "scores": scores,
+        "diagnostics": m.diagnostics(scored),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metrics["plots"] = write_plots(metrics, scored, out_dir)
+    write_json(out_dir / "metrics.json", metrics)
+    write_text(out_dir / "report.md", render_report(metrics))
+    return metrics
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="thinkj eval",
+        description=(
+            "Benchmark a judge on RewardBench, RM-Bench or any pair set and write OUT/metrics.json, "
+            "OUT/report.md and plots. Generation is resumable (OUT/generations.jsonl). "
+            "`thinkj eval compare DIR1 DIR2 ...` puts several runs side by side."
+        ),
+    )
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--model", help="judge model directory or hub id (generate, then score)")
+    what.add_argument("--generations", help="score an existing generations.jsonl (schema: thinkj_verl/eval/store.py)")
+    parser.add_argument("--benchmark", choices=list(BENCHMARKS), default="rewardbench")
+    parser.add_argument(
+        "--data",
+        help="local file or hub id (default: allenai/reward-bench for rewardbench, THU-KEG/RM-Bench for rmbench)",
+    )
+    parser.add_argument("--source", help="pairs only: convert --data with this source of `thinkj prepare`")
+    parser.add_argument("--format", default="strength", choices=list(FORMATS), help="the judge's output format")
+    parser.add_argument("--out", help="output directory (default with --generations: the file's directory)")
+    parser.add_argument("--orders", choices=ORDER_CHOICES, default="both")
+    parser.add_argument(
+        "--backend", choices=("auto", *BACKENDS), default="auto",
+        help="auto: vllm when it is installed and a GPU is visible, else transformers",
+    )
+    parser.add_argument("--tensor-parallel", type=int, default=1)
+    parser.add_argument("--max-new-tokens", type=int, default=4096)
+    parser.add_argument("--temperature", type=float, default=0.0)
+    parser.add_argument("--batch-size", type=int, help="prompts per batch (default 8 transformers, 256 vllm)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random order coin and of sampling")
+    parser.add_argument("--limit", type=int, help="only the first N pairs (RM-Bench: N items)")
+    parser.add_argument("--require-think", action="store_true", help="a verdict counts only after <think>...</think>")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] == "compare":
+        from thinkj_verl.eval.compare import main as compare_main
+
+        return compare_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    progress = not args.no_progress
+    try:
+        if args.generations:
+            generations = Path(args.generations)
+            out_dir = Path(args.out) if args.out else generations.parent
+            info = {"benchmark": args.benchmark, "model": None, "data": args.data, "format": args.format,
+                    "orders": "file", "generation": None}
+        else:
+            if not args.out:
+                raise EvalError("--out DIR is required with --model")
+            out_dir = Path(args.out)
+            settings = {
+                "model": args.model, "benchmark": args.benchmark,
+                "data": args.data or BENCHMARKS[args.benchmark][1], "source": args.source, "format": args.format,
+                "orders": args.orders, "seed": args.seed, "backend": resolve_backend(args.backend),
+                "max_new_tokens": args.max_new_tokens, "temperature": args.temperature,
+                "tensor_parallel": args.tensor_parallel, "batch_size": args.batch_size,
+            }
+            pairs, skipped = load_benchmark(args.benchmark, args.data, source=args.source, limit=args.limit)
+            if not pairs:
+                raise EvalError(f"no pairs loaded from {settings['data']} (skipped: {dict(skipped) or 'none'})")
+            counts = generate_judgments(pairs, settings, out_dir, progress=progress)
+            print(
+                f"thinkj eval: {counts['planned']} judgments planned, {counts['already_done']} already in "
+                f"{out_dir / GENERATIONS}, {counts['generated']} generated",
+                file=sys.stderr,
+            )
+            generations = out_dir / GENERATIONS
+            info = {
+                "benchmark": args.benchmark, "model": args.model, "data": settings["data"], "format": args.format,
+                "orders": args.orders, "seed": args.seed,
+                "generation": {k: settings[k] for k in ("backend", "max_new_tokens", "temperature", "tensor_parallel")},
+                "input": {"pairs": len(pairs), "skipped": dict(skipped), **counts},
+            }
+        metrics = score_and_report(generations, out_dir, info, require_think=args.require_think, progress=progress)
+    except (EvalError, ValueError, FileNotFoundError, ImportError) as error:
+        print(f"thinkj eval: error: {error}", file=sys.stderr)
+        return 2
+    from thinkj_verl.eval.report import headline, pct
+
+    top = headline(metrics)
+    print(" | ".join(f"{name} {pct(value)}" for name, value in top.items()))
+    print(f"wrote {out_dir / 'metrics.json'}, {out_dir / 'report.md'} and {len(metrics['plots'])} plots")
+    return 0
