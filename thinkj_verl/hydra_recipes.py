@@ -22,6 +22,9 @@ True
 
 from __future__ import annotations
 
+import site
+import sys
+import sysconfig
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -40,19 +43,30 @@ class RecipesNotFoundError(FileNotFoundError):
     """Neither an installed copy nor a source checkout of the recipes is present."""
 
 
-def _installed_recipes() -> Path | None:
+def _installed_candidates() -> list[Path]:
     try:
-        files = metadata.distribution(DISTRIBUTION).files or []
+        dist = metadata.distribution(DISTRIBUTION)
     except metadata.PackageNotFoundError:
-        return None
-    marker = INSTALLED_SUBDIR / RECIPE_GROUP
-    for entry in files:
-        posix = PurePosixPath(entry.as_posix())
-        if posix.parent.as_posix().endswith(marker.as_posix()):
+        return []
+    candidates = []
+    marker = (INSTALLED_SUBDIR / RECIPE_GROUP).as_posix()
+    for entry in dist.files or []:
+        if PurePosixPath(entry.as_posix()).parent.as_posix().endswith(marker):
             # .../share/thinkj-verl/recipes/recipe/NAME.yaml -> .../share/thinkj-verl/recipes
-            path = Path(entry.locate()).resolve().parent.parent
-            if path.is_dir():
-                return path
+            candidates.append(Path(entry.locate()).parent.parent)
+            break
+    # RECORD paths are off after `pip install --target` (pip moves the files after writing
+    # them), so also look where each install scheme puts data files.
+    site_dir = Path(dist.locate_file(""))
+    candidates.append(site_dir / INSTALLED_SUBDIR)
+    candidates += [Path(prefix) / INSTALLED_SUBDIR for prefix in (sysconfig.get_path("data"), sys.prefix, site.USER_BASE)]
+    return candidates
+
+
+def _installed_recipes() -> Path | None:
+    for path in _installed_candidates():
+        if (path / RECIPE_GROUP).is_dir():
+            return path.resolve()
     return None
 
 
