@@ -97,6 +97,10 @@ def parse_ground_truth(value, fmt: str = "strength") -> GroundTruth:
     ``fmt`` decides how a bare integer is read (released encodings); a dict is read the same
     in every format.
     """
+    if type(value) is dict and _is_plain_label(value):
+        # The common case on the reward hot path, checked without the ABC machinery below.
+        scores = value.get("scores")
+        return GroundTruth(value["better"], value.get("strength"), (float(scores[0]), float(scores[1])) if scores else None)
     if _is_int(value):
         return _from_released(int(value), fmt)
     if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
@@ -137,6 +141,25 @@ def parse_ground_truth(value, fmt: str = "strength") -> GroundTruth:
             )
         scores = (float(scores[0]), float(scores[1]))
     return GroundTruth(better=better, strength=strength, scores=scores)
+
+
+def _is_plain_label(value: dict) -> bool:
+    strength, scores = value.get("strength"), value.get("scores")
+    low, high = STRENGTH_RANGE
+    return (
+        value.get("better") in ("a", "b")
+        and len(value) <= 3
+        and all(key in ("better", "strength", "scores") for key in value)
+        and (strength is None or (type(strength) is int and low <= strength <= high))
+        and (
+            scores is None
+            or (
+                type(scores) is list
+                and len(scores) == 2
+                and all(type(s) in (int, float) and SCORE_RANGE[0] <= s <= SCORE_RANGE[1] for s in scores)
+            )
+        )
+    )
 
 
 def _none_if_nan(value):

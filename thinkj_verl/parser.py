@@ -23,6 +23,7 @@ Rules (each format's final sentence is defined in `thinkj_verl.formats`):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from thinkj_verl.formats import (
     SCORE_RANGE,
@@ -45,16 +46,31 @@ class Match:
 
 @dataclass(frozen=True)
 class Judgment:
-    """What a judge's reply says. ``verdict`` is None whenever it cannot be trusted."""
+    """What a judge's reply says. ``verdict`` is None whenever it cannot be trusted.
+
+    ``trace`` and ``matches`` are computed from the reply when first read: scoring a reward
+    needs neither, and a long reply should not be copied or rescanned for nothing.
+    """
 
     format: str
     verdict: str | None
     strength: int | None
     scores: tuple[int, int] | None
-    trace: str
     format_ok: bool
     reason: str
-    matches: tuple[Match, ...] = field(default=(), repr=False)
+    text: str = field(repr=False)
+    trace_span: tuple[int, int] = field(repr=False)
+
+    @cached_property
+    def trace(self) -> str:
+        """The thinking: inside ``<think>...</think>``, else the text before the final sentence."""
+        start, end = self.trace_span
+        return self.text[start:end].strip()
+
+    @cached_property
+    def matches(self) -> tuple[Match, ...]:
+        """Every final sentence anywhere in the reply, thinking included, in order."""
+        return tuple(_find_matches(self.text, get_format(self.format)))
 
 
 def _verdict_from_scores(scores: tuple[int, int]) -> str | None:
@@ -63,10 +79,10 @@ def _verdict_from_scores(scores: tuple[int, int]) -> str | None:
     return "a" if scores[0] > scores[1] else "b"
 
 
-def _find_matches(text: str, fmt) -> list[Match]:
+def _find_matches(text: str, fmt, start: int = 0) -> list[Match]:
     found = []
     for pattern in fmt.patterns:
-        for m in pattern.finditer(text):
+        for m in pattern.finditer(text, start):
             groups = m.groupdict()
             scores = None
             if groups.get("score_a") is not None:
@@ -80,26 +96,13 @@ def _find_matches(text: str, fmt) -> list[Match]:
             found.append(Match(m.start(), verdict, strength, scores))
     if fmt.score_tags is not None:
         # Pair the k-th <Score 1> with the k-th <Score 2>; unpaired tags make no match.
-        firsts = list(fmt.score_tags[0].finditer(text))
-        seconds = list(fmt.score_tags[1].finditer(text))
+        firsts = list(fmt.score_tags[0].finditer(text, start))
+        seconds = list(fmt.score_tags[1].finditer(text, start))
         for a, b in zip(firsts, seconds):
             scores = (int(a.group("score_a")), int(b.group("score_b")))
             found.append(Match(min(a.start(), b.start()), _verdict_from_scores(scores), None, scores))
     found.sort(key=lambda m: m.start)
     return found
-
-
-def _failed(fmt_name, trace, reason, matches, final: Match | None = None) -> Judgment:
-    return Judgment(
-        format=fmt_name,
-        verdict=final.verdict if final else None,
-        strength=final.strength if final else None,
-        scores=final.scores if final else None,
-        trace=trace,
-        format_ok=False,
-        reason=reason,
-        matches=tuple(matches),
-    )
 
 
 def parse_judgment(
@@ -116,53 +119,56 @@ def parse_judgment(
     output_format = get_format(fmt)
     if not isinstance(text, str):
         text = "" if text is None else str(text)
-    matches = _find_matches(text, output_format)
 
+    def judged(reason: str, trace_span: tuple[int, int], final: Match | None = None) -> Judgment:
+        # ``final`` is passed only where the sentence itself is trusted (ok, or a value out of range).
+        return Judgment(
+            format=fmt,
+            verdict=final.verdict if final else None,
+            strength=final.strength if final else None,
+            scores=final.scores if final else None,
+            format_ok=reason == "",
+            reason=reason,
+            text=text,
+            trace_span=trace_span,
+        )
+
+    # Both searches stop early on a normal reply: the closing tag sits near the end and an
+    # opening tag after it would be later still.
     close = text.rfind(THINK_CLOSE)
-    last_open = text.rfind(THINK_OPEN)
-    if last_open > close:
-        return _failed(fmt, text[last_open + len(THINK_OPEN) :].strip(), "unclosed <think>", matches)
+    reopened = text.find(THINK_OPEN, close + 1 if close >= 0 else 0)
+    if reopened >= 0:
+        return judged("unclosed <think>", (reopened + len(THINK_OPEN), len(text)))
     if close >= 0:
         answer_start = close + len(THINK_CLOSE)
-        trace = text[:close]
-        open_at = trace.find(THINK_OPEN)
-        if open_at >= 0:
-            trace = trace[open_at + len(THINK_OPEN) :]
-        trace = trace.strip()
+        open_at = text.find(THINK_OPEN, 0, close)
+        trace_span = (open_at + len(THINK_OPEN) if open_at >= 0 else 0, close)
     elif require_think:
-        return _failed(fmt, "", "missing <think>...</think>", matches)
+        return judged("missing <think>...</think>", (0, 0))
     else:
         answer_start = 0
-        trace = None
+        trace_span = None
 
-    final_sentences = [m for m in matches if m.start >= answer_start]
-    if trace is None:
-        trace = text[: final_sentences[-1].start].strip() if final_sentences else text.strip()
+    final_sentences = _find_matches(text, output_format, answer_start)
+    if trace_span is None:
+        trace_span = (0, final_sentences[-1].start if final_sentences else len(text))
     if truncated:
-        return _failed(fmt, trace, "truncated at the length limit", matches)
+        return judged("truncated at the length limit", trace_span)
     if not final_sentences:
-        return _failed(fmt, trace, "no final verdict sentence", matches)
+        return judged("no final verdict sentence", trace_span)
     final = final_sentences[-1]
-    said = {(m.verdict, m.strength, m.scores) for m in final_sentences}
-    if len(said) > 1:
-        return _failed(fmt, trace, "conflicting final verdicts", matches)
+    if len({(m.verdict, m.strength, m.scores) for m in final_sentences}) > 1:
+        return judged("conflicting final verdicts", trace_span)
 
-    low, high = STRENGTH_RANGE
-    if output_format.name == "strength" and not low <= final.strength <= high:
-        return _failed(fmt, trace, f"strength {final.strength} outside {low}..{high}", matches, final)
+    if output_format.name == "strength":
+        low, high = STRENGTH_RANGE
+        if not low <= final.strength <= high:
+            return judged(f"strength {final.strength} outside {low}..{high}", trace_span, final)
     if final.scores is not None:
         low, high = SCORE_RANGE
         if not all(low <= s <= high for s in final.scores):
-            return _failed(fmt, trace, f"scores {final.scores} outside {low}..{high}", matches, final)
+            return judged(f"scores {final.scores} outside {low}..{high}", trace_span, final)
         if final.verdict is None:
-            return _failed(fmt, trace, "equal scores give no verdict", matches, final)
-    return Judgment(
-        format=fmt,
-        verdict=final.verdict,
-        strength=final.strength,
-        scores=final.scores,
-        trace=trace,
-        format_ok=True,
-        reason="",
-        matches=tuple(matches),
-    )
+            return judged("equal scores give no verdict", trace_span, final)
+    return judged("", trace_span, final)
+
