@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("thinkj_verl.data.prepare", "preference data -> judge-training parquet for verl (+ canonical pairs, summary.json)"),
     "select": ("thinkj_verl.offline.select", "LIMJ-style selection funnel: difficulty -> diversity -> accuracy"),
     "clip": ("thinkj_verl.offline.clip", "clip reasoning-model judgments to <think>explanation</think> + final sentence"),
+    "pairs": ("thinkj_verl.offline.pairs", "DPO pairs of judgments: critic-guided (Think-J), sampling, RISE-Judge; bt rows"),
     "train": ("thinkj_verl.offline.train", "offline judge training with trl: sft | dpo (+ SFT term) | bt, from recipes/offline"),
     "eval": ("thinkj_verl.eval.run", "benchmark a judge (RewardBench, RM-Bench, any pairs); `eval compare` runs side by side"),
 }

@@ -149,6 +149,9 @@ def test_cli_funnel_end_to_end(tmp_path, capsys):
         ("initial", 8), ("difficulty", 6), ("diversity", 5), ("accuracy", 2)]
     assert [p.id for p in read_pairs(out / "selected.jsonl")] == ["p0", "p5"]
     assert len((out / "sft.jsonl").read_text().splitlines()) == 2
+    critic = [json.loads(line) for line in (out / "critic_sft.jsonl").read_text().splitlines()]
+    assert "given that Response (a) is better" in critic[1]["messages"][0]["content"]
+    assert critic[1]["messages"][-1]["content"].endswith("Therefore, Response (a) is better.")
     assert json.loads((out / "merged.json").read_text()) == {"p1": "p0"}
     printed = capsys.readouterr().out
     assert "difficulty       6        2  (judge right in all 3 runs: 2)" in printed

@@ -233,6 +233,20 @@ def accuracy_filter(pairs, traces: dict[str, list[dict]], fmt: str) -> tuple[lis
     return kept, rows, dropped
 
 
+def critic_rows(pairs, sft_rows: list[dict], fmt: str) -> list[dict]:
+    """The critic's SFT rows from the judge's: the critic prompt given the labeled verdict, and
+    the same trace (the paper trains judge and critic on the same selected set)."""
+    from thinkj_verl.prompts import critic_messages, label_for
+
+    by_id = {p.id: p for p in pairs}
+    rows = []
+    for row in sft_rows:
+        pair, order = by_id[row["pair_id"]], row["order"]
+        prompt = critic_messages(pair, fmt, order, label_for(pair, order).better)
+        rows.append({"pair_id": pair.id, "order": order, "messages": [*prompt, row["messages"][-1]]})
+    return rows
+
+
 @dataclass
 class Funnel:
     """The counts after each stage, with why pairs were dropped (Table 1 of the paper)."""
@@ -348,6 +362,7 @@ def main(argv: list[str]) -> int:
             pairs, sft_rows, dropped = accuracy_filter(pairs, _group_by_pair(rows, options.traces), options.format)
             funnel.add("accuracy", len(pairs), dropped)
             write_jsonl(sft_rows, out / "sft.jsonl")
+            write_jsonl(critic_rows(pairs, sft_rows, options.format), out / "critic_sft.jsonl")
         else:
             write_jsonl(
                 [{"pair_id": p.id, "order": "ab", "prompt": judge_messages(p, options.format, "ab")} for p in pairs],
@@ -359,6 +374,6 @@ def main(argv: list[str]) -> int:
         print(f"thinkj select: {error}", file=sys.stderr)
         return 2
     print(funnel.table())
-    done = "sft.jsonl (thinkj train sft)" if options.traces else "to_annotate.jsonl (annotate, then --traces)"
+    done = "sft.jsonl + critic_sft.jsonl (thinkj train sft)" if options.traces else "to_annotate.jsonl (annotate, then --traces)"
     print(f"wrote {out}/selected.jsonl, funnel.json, {done}")
     return 0
