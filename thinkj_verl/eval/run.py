@@ -268,7 +268,7 @@ def main(argv: list[str]) -> int:
         if args.generations:
             generations = Path(args.generations)
             out_dir = Path(args.out) if args.out else generations.parent
-            info = {"benchmark": args.benchmark, "model": None, "data": args.data, "format": args.format,
+            info = {"benchmark": args.benchmark, "model": None, "data": args.data or str(generations), "format": args.format,
                     "orders": "file", "generation": None}
         else:
             if not args.out:
