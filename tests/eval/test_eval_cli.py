@@ -198,3 +198,15 @@ def test_compare_runs_side_by_side(tmp_path, capsys):
     ]
     assert thinkj(["eval", "compare", str(base), str(tmp_path / "missing")]) == 2
     assert "metrics.json does not exist" in capsys.readouterr().err
+
+
+def test_compare_keeps_one_table_per_benchmark(tmp_path, capsys):
+    for name, benchmark in (("rb", "rewardbench"), ("rm", "rmbench")):
+        assert _eval("--generations", str(FIXTURES / f"{benchmark}_generations.jsonl"), "--benchmark", benchmark,
+                     "--out", str(tmp_path / name)) == 0
+    capsys.readouterr()
+    assert thinkj(["eval", "compare", str(tmp_path / "rm"), str(tmp_path / "rb")]) == 0
+    printed = capsys.readouterr().out
+    assert printed.index("### rmbench") < printed.index("### rewardbench")
+    assert "| rm | 83.3 | 94.4 | — | 16.7 | 66.7 | 77.8 | 50.0 | 64.8 | 0.0 | 0.0 | 8.1 |" in printed  # 3 of 37 unparsable
+    assert "| rb | 64.1 | 73.0 | 58.8 | 71.4 | 66.8 | 30.0 | 40.0 | 20.0 |" in printed
