@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pairs": ("thinkj_verl.offline.pairs", "DPO pairs of judgments: critic-guided (Think-J), sampling, RISE-Judge; bt rows"),
     "train": ("thinkj_verl.offline.train", "offline judge training with trl: sft | dpo (+ SFT term) | bt, from recipes/offline"),
     "eval": ("thinkj_verl.eval.run", "benchmark a judge (RewardBench, RM-Bench, any pairs); `eval compare` runs side by side"),
+    "preflight": ("thinkj_verl.preflight", "check a main_ppo launch on CPU first: config, batch arithmetic, model, data, reward, cluster"),
 }
 
 

@@ -1,0 +1,302 @@
+"""``thinkj prepare``: a preference set -> judge-training parquet for verl, in one command.
+
+::
+
+    thinkj prepare --source helpsteer2 --input PATH_OR_HUB_ID --out DIR --format strength \\
+        [--orders both|random|ab] [--seed N] [--val-fraction F] \\
+        [--tokenizer PATH --max-prompt-length N]
+
+Writes (each file atomically: a temporary file in DIR, then one rename):
+
+- ``DIR/train.parquet``, ``DIR/val.parquet``: verl RLHFDataset rows (`thinkj_verl.data.rows`).
+  With several ``--format`` values: ``DIR/<format>/train.parquet`` and ``val.parquet`` for
+  each, built from the same pairs and orders.
+- ``DIR/pairs_train.parquet``, ``DIR/pairs_val.parquet``: the canonical pairs kept, for
+  `JudgePairDataset` (which renders prompts at load time).
+- ``DIR/summary.json``: read, written, skipped by reason, a/b balance of the better response,
+  how often the better response is the longer one, and prompt length stats (tokens with
+  ``--tokenizer``, else characters). The same summary is printed.
+
+The split is by pair (both orders of a pair land in the same split), and everything is
+deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+from collections import Counter
+from pathlib import Path
+
+from thinkj_verl.data.pairs import atomic_path, write_pairs
+from thinkj_verl.data.rows import ORDER_POLICIES, assign_orders, judge_row, prompt_lengths, row_arrow_schema
+from thinkj_verl.data.sources import SOURCES, load_pairs
+from thinkj_verl.formats import FORMATS, get_format
+from thinkj_verl.prompts import judge_messages
+
+TOO_LONG = "prompt longer than {} tokens"
+
+
+def split_pairs(pairs: list, val_fraction: float, seed) -> tuple[list, list]:
+    """Seeded split by pair, keeping input order within each split.
+
+    >>> train, val = split_pairs(list(range(10)), 0.2, seed=0)
+    >>> len(train), len(val), sorted(train + val) == list(range(10))
+    (8, 2, True)
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    n_val = round(len(pairs) * val_fraction)
+    if val_fraction > 0 and n_val == 0 and len(pairs) >= 2:
+        n_val = 1  # a requested validation split is never silently empty
+    chosen = set(random.Random(f"thinkj-split:{seed}").sample(range(len(pairs)), n_val))
+    train = [p for i, p in enumerate(pairs) if i not in chosen]
+    val = [p for i, p in enumerate(pairs) if i in chosen]
+    return train, val
+
+
+def _length_stats(lengths: list[int], unit: str) -> dict:
+    if not lengths:
+        return {"unit": unit, "count": 0}
+    ordered = sorted(lengths)
+    return {
+        "unit": unit,
+        "count": len(ordered),
+        "min": ordered[0],
+        "mean": round(statistics.fmean(ordered), 1),
+        "p50": ordered[len(ordered) // 2],
+        "p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+        "max": ordered[-1],
+    }
+
+
+def _better_is_longer(pairs: list) -> dict:
+    longer = shorter = equal = 0
+    for pair in pairs:
+        better, worse = (pair.response_a, pair.response_b) if pair.better == "a" else (pair.response_b, pair.response_a)
+        if len(better) > len(worse):
+            longer += 1
+        elif len(better) < len(worse):
+            shorter += 1
+        else:
+            equal += 1
+    return {
+        "longer": longer,
+        "shorter": shorter,
+        "equal_length": equal,
+        "share_longer": round(longer / len(pairs), 4) if pairs else None,
+    }
+
+
+def prepare(
+    source: str,
+    input,
+    out,
+    formats: list[str],
+    orders: str = "both",
+    seed: int = 0,
+    val_fraction: float = 0.05,
+    tokenizer=None,
+    max_prompt_length: int | None = None,
+    batch_size: int = 1024,
+    **source_options,
+) -> dict:
+    """Run the whole conversion and write the files; returns the summary dict.
+
+    ``tokenizer`` is a path or a loaded tokenizer; with it, pairs whose judge prompt (in any
+    emitted order and format) is longer than ``max_prompt_length`` tokens are skipped.
+    Everything is computed before the first file is written, so a failure leaves DIR as it was.
+    """
+    formats = [get_format(f).name for f in formats]
+    if len(set(formats)) != len(formats):
+        raise ValueError(f"--format lists a format twice: {formats}")
+    if orders not in ORDER_POLICIES:
+        raise ValueError(f"--orders must be one of {ORDER_POLICIES}, got {orders!r}")
+    if max_prompt_length is not None and tokenizer is None:
+        raise ValueError("--max-prompt-length needs --tokenizer (lengths are counted in the judge's tokens)")
+    if isinstance(tokenizer, (str, Path)):
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(tokenizer))
+
+    pairs, skipped = load_pairs(source, input, **source_options)
+    read = len(pairs) + sum(skipped.values())
+    if source == "rmbench":
+        # One RM-Bench row gives nine pairs.
+        read = len({p.meta["item_id"] for p in pairs}) + sum(skipped.values())
+
+    splits = dict(zip(("train", "val"), split_pairs(pairs, val_fraction, seed)))
+
+    unit = "characters"
+    # (split, pair index) -> {(order, format): tokens}; "random" may show either order, so it
+    # measures both, and a pair is kept only if every prompt it can produce fits.
+    measured_orders = ("ab",) if orders == "ab" else ("ab", "ba")
+    token_lengths: dict[str, list[dict]] = {}
+    if tokenizer is not None:
+        unit = "tokens"
+        keys = [(order, fmt) for order in measured_orders for fmt in formats]
+        for name, split in splits.items():
+            prompts = [judge_messages(pair, fmt, order) for pair in split for order, fmt in keys]
+            flat = iter(prompt_lengths(tokenizer, prompts, batch_size=batch_size))
+            token_lengths[name] = [{key: next(flat) for key in keys} for _ in split]
+        if max_prompt_length is not None:
+            reason = TOO_LONG.format(max_prompt_length)
+            for name in splits:
+                kept = [i for i, lens in enumerate(token_lengths[name]) if max(lens.values()) <= max_prompt_length]
+                skipped[reason] += len(splits[name]) - len(kept)
+                splits[name] = [splits[name][i] for i in kept]
+                token_lengths[name] = [token_lengths[name][i] for i in kept]
+    # Orders are assigned after filtering, so "random" stays balanced over the pairs kept.
+    split_orders = {name: assign_orders(split, orders, seed=f"{seed}:{name}") for name, split in splits.items()}
+
+    tables = {}
+    for fmt in formats:
+        for name, split in splits.items():
+            rows = []
+            for pair, pair_orders in zip(split, split_orders[name]):
+                for order in pair_orders:
+                    rows.append(judge_row(pair, fmt, order, index=len(rows)))
+            tables[(fmt, name)] = rows
+
+    first = tables[(formats[0], "train")] + tables[(formats[0], "val")]
+    better_at = Counter(row["reward_model"]["ground_truth"]["better"] for row in first)
+    if tokenizer is not None:
+        lengths = [
+            lens[(order, fmt)]
+            for name in splits
+            for lens, pair_orders in zip(token_lengths[name], split_orders[name])
+            for order in pair_orders
+            for fmt in formats
+        ]
+    else:
+        lengths = [len(row["prompt"][0]["content"]) for fmt in formats for name in splits for row in tables[(fmt, name)]]
+
+    out = Path(out)
+    files = {}
+    for (fmt, name), rows in tables.items():
+        folder = out if len(formats) == 1 else out / fmt
+        files[f"{fmt}/{name}" if len(formats) > 1 else name] = str(folder / f"{name}.parquet")
+    files["pairs_train"] = str(out / "pairs_train.parquet")
+    files["pairs_val"] = str(out / "pairs_val.parquet")
+
+    kept_pairs = splits["train"] + splits["val"]
+    summary = {
+        "source": source,
+        "input": str(input) if not isinstance(input, (list, tuple)) else "<rows>",
+        "formats": formats,
+        "orders": orders,
+        "seed": seed,
+        "val_fraction": val_fraction,
+        "read": read,
+        "pairs": len(kept_pairs),
+        "skipped": dict(sorted(skipped.items())),
+        "written": {
+            "train": len(tables[(formats[0], "train")]),
+            "val": len(tables[(formats[0], "val")]),
+            "pairs_train": len(splits["train"]),
+            "pairs_val": len(splits["val"]),
+        },
+        "better_position": {
+            "a": better_at["a"],
+            "b": better_at["b"],
+            "share_a": round(better_at["a"] / len(first), 4) if first else None,
+        },
+        "better_is_longer": _better_is_longer(kept_pairs),
+        "prompt_length": _length_stats(lengths, unit),
+        "files": files,
+    }
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = row_arrow_schema()
+    for (fmt, name), rows in tables.items():
+        key = f"{fmt}/{name}" if len(formats) > 1 else name
+        with atomic_path(files[key]) as tmp:
+            pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp)
+    write_pairs(splits["train"], files["pairs_train"])
+    write_pairs(splits["val"], files["pairs_val"])
+    with atomic_path(out / "summary.json") as tmp:
+        Path(tmp).write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _format_list(values: list[str]) -> list[str]:
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
+    for name in names:
+        if name not in FORMATS:
+            raise argparse.ArgumentTypeError(f"unknown format {name!r}; choose from {', '.join(FORMATS)}")
+    return names
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="thinkj prepare",
+        description="Turn a preference set into judge-training parquet for verl (and canonical pair files).",
+    )
+    parser.add_argument("--source", required=True, choices=list(SOURCES), help="which converter reads the input")
+    parser.add_argument("--input", required=True, help="local .jsonl/.json/.parquet file, or a Hugging Face hub id")
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument(
+        "--format", nargs="+", default=["strength"], metavar="FORMAT",
+        help=f"output format(s) of the judge prompt: {', '.join(FORMATS)} (several: one folder each)",
+    )
+    parser.add_argument("--orders", choices=ORDER_POLICIES, default="both",
+                        help="both orders per pair, one balanced random order, or the canonical order")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--val-fraction", type=float, default=0.05, help="share of pairs for val.parquet")
+    parser.add_argument("--tokenizer", help="tokenizer path or hub id: token lengths and the length filter")
+    parser.add_argument("--max-prompt-length", type=int, help="skip pairs whose judge prompt is longer (tokens)")
+    parser.add_argument("--batch-size", type=int, default=1024, help="prompts per tokenizer call")
+    parser.add_argument("--split", help="hub split to load (helpsteer2: also the value of its split column)")
+    parser.add_argument("--column", action="append", default=[], metavar="KEY=NAME",
+                        help="local source: read KEY (prompt, chosen, rejected, id, subset) from column NAME")
+    parser.add_argument("--better-encoding", choices=("auto", "choice", "strength"),
+                        help="thinkj_release: how to read the 'better' column")
+    parser.add_argument("--limit", type=int, help="read at most this many input rows")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        formats = _format_list(args.format)
+    except argparse.ArgumentTypeError as e:
+        parser.error(str(e))
+    options = {}
+    if args.split:
+        options["split"] = args.split
+    if args.column:
+        if args.source != "local":
+            parser.error("--column applies to --source local only")
+        try:
+            options["columns"] = dict(item.split("=", 1) for item in args.column)
+        except ValueError:
+            parser.error(f"--column takes KEY=NAME, got {args.column}")
+    if args.better_encoding:
+        options["better_encoding"] = args.better_encoding
+    if args.limit is not None:
+        options["limit"] = args.limit
+    try:
+        summary = prepare(
+            args.source,
+            args.input,
+            args.out,
+            formats,
+            orders=args.orders,
+            seed=args.seed,
+            val_fraction=args.val_fraction,
+            tokenizer=args.tokenizer,
+            max_prompt_length=args.max_prompt_length,
+            batch_size=args.batch_size,
+            **options,
+        )
+    except (ValueError, FileNotFoundError) as e:
+        print(f"thinkj prepare: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(summary, indent=2))
+    return 0

@@ -1,0 +1,148 @@
+"""Canonical pairs -> judge-training rows in verl's RLHFDataset layout, and the order policies.
+
+Shared by ``thinkj prepare`` (which writes the rows to parquet) and `JudgePairDataset`
+(which builds them at load time), so both routes give verl identical rows.
+
+One row::
+
+    {
+      "data_source": "thinkj/<pair source>",
+      "prompt": [{"role": "user", "content": <judge prompt>}],
+      "ability": "judge",
+      "reward_model": {"style": "rule", "ground_truth": {"better", "strength", "scores"}},
+      "extra_info": {"pair_id", "order", "source", "subset", "format", "index", "meta"},
+    }
+
+``ground_truth`` is the label as the judge sees it in that order (`thinkj_verl.prompts.label_for`),
+with every key present (None where absent) so parquet stores one struct type. ``meta`` is
+the pair's meta as JSON text.
+
+Order policies: ``both`` emits every pair in both orders (same pair id); ``ab`` keeps the
+canonical order; ``random`` picks one order per pair with a seeded shuffle that puts the
+better response at (a) for exactly half of the pairs (one more for an odd count), whatever
+the source's own balance.
+
+>>> from thinkj_verl.data.pairs import Pair
+>>> pairs = [Pair(f"p:{i}", "local", [{"role": "user", "content": "q"}], "x", "y", "a") for i in range(4)]
+>>> orders = assign_orders(pairs, "random", seed=0)
+>>> sorted(label_for(p, o[0]).better for p, o in zip(pairs, orders))
+['a', 'a', 'b', 'b']
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Sequence
+
+from thinkj_verl.prompts import judge_messages, label_for
+
+ORDER_POLICIES = ("both", "random", "ab")
+DATA_SOURCE_PREFIX = "thinkj/"
+ABILITY = "judge"
+
+
+def judge_row(pair, fmt: str, order: str, index: int) -> dict:
+    """One verl RLHFDataset row: the judge prompt of ``pair`` in ``order`` and its label."""
+    return {
+        "data_source": DATA_SOURCE_PREFIX + pair.source,
+        "prompt": judge_messages(pair, fmt, order),
+        "ability": ABILITY,
+        "reward_model": {"style": "rule", "ground_truth": label_for(pair, order).to_dict()},
+        "extra_info": {
+            "pair_id": pair.id,
+            "order": order,
+            "source": pair.source,
+            "subset": pair.subset,
+            "format": fmt,
+            "index": index,
+            "meta": json.dumps(pair.meta, sort_keys=True),
+        },
+    }
+
+
+def row_arrow_schema():
+    """The parquet schema of judge rows (one struct type for every row)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("data_source", pa.string()),
+            ("prompt", pa.list_(pa.struct([("role", pa.string()), ("content", pa.string())]))),
+            ("ability", pa.string()),
+            (
+                "reward_model",
+                pa.struct(
+                    [
+                        ("style", pa.string()),
+                        (
+                            "ground_truth",
+                            pa.struct(
+                                [
+                                    ("better", pa.string()),
+                                    ("strength", pa.int64()),
+                                    ("scores", pa.list_(pa.float64())),
+                                ]
+                            ),
+                        ),
+                    ]
+                ),
+            ),
+            (
+                "extra_info",
+                pa.struct(
+                    [
+                        ("pair_id", pa.string()),
+                        ("order", pa.string()),
+                        ("source", pa.string()),
+                        ("subset", pa.string()),
+                        ("format", pa.string()),
+                        ("index", pa.int64()),
+                        ("meta", pa.string()),
+                    ]
+                ),
+            ),
+        ]
+    )
+
+
+def balanced_better_positions(count: int, seed, epoch: int = 0) -> list[str]:
+    """Where the better response goes ('a' or 'b') for each of ``count`` pairs: exactly half
+    each way (the odd one out by a seeded coin), in a seeded random arrangement.
+
+    >>> sorted(balanced_better_positions(4, seed=1))
+    ['a', 'a', 'b', 'b']
+    >>> balanced_better_positions(6, seed=1) == balanced_better_positions(6, seed=1)
+    True
+    """
+    rng = random.Random(f"thinkj-orders:{seed}:{epoch}")
+    half = count // 2
+    positions = ["a"] * half + ["b"] * half
+    if count % 2:
+        positions.append(rng.choice("ab"))
+    rng.shuffle(positions)
+    return positions
+
+
+def assign_orders(pairs: Sequence, policy: str, seed=0, epoch: int = 0) -> list[tuple[str, ...]]:
+    """The orders each pair is shown in under ``policy`` (see the module docstring)."""
+    if policy == "both":
+        return [("ab", "ba")] * len(pairs)
+    if policy == "ab":
+        return [("ab",)] * len(pairs)
+    if policy == "random":
+        positions = balanced_better_positions(len(pairs), seed, epoch)
+        return [("ab",) if pair.better == where else ("ba",) for pair, where in zip(pairs, positions)]
+    raise ValueError(f"order policy must be one of {ORDER_POLICIES}, got {policy!r}")
+
+
+def prompt_lengths(tokenizer, prompts: Sequence[list[dict]], batch_size: int = 1024, **template_kwargs) -> list[int]:
+    """Token counts of chat prompts as verl's length filter counts them (chat template with the
+    generation prompt, no extra special tokens), rendered and tokenized a batch at a time."""
+    lengths: list[int] = []
+    for start in range(0, len(prompts), batch_size):
+        batch = list(prompts[start : start + batch_size])
+        texts = tokenizer.apply_chat_template(batch, add_generation_prompt=True, tokenize=False, **template_kwargs)
+        encoded = tokenizer(texts, add_special_tokens=False, return_attention_mask=False)["input_ids"]
+        lengths.extend(len(ids) for ids in encoded)
+    return lengths
