@@ -63,14 +63,6 @@ TABLE_11_CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def composed(compose_ppo):
-    """Every recipe composed once (each compose takes a few seconds)."""
-    from thinkj_verl.hydra_recipes import recipe_names
-
-    return {name: compose_ppo([f"+recipe={name}"]) for name in recipe_names()}
-
-
 def test_every_recipe_is_listed():
     from thinkj_verl.hydra_recipes import recipe_names
 
@@ -120,7 +112,6 @@ def test_single_node_variant_differs_only_in_nnodes(composed, recipe):
     [
         ("reward.custom_reward_function.reward_kwargs.strength_weight=0.0", "strength_weight", 0.0),
         ("reward.custom_reward_function.reward_kwargs.format_weight=0.5", "format_weight", 0.5),
-        ("reward.custom_reward_function.reward_kwargs.accuracy_weight=1.0", "accuracy_weight", 1.0),
     ],
 )
 def test_table_8_weights_override_without_plus(compose_ppo, override, key, value):
@@ -142,33 +133,33 @@ SWAPS = {
     "pkg://reward_fns.answer_tag": "reward_fns.answer_tag",
     "pkg://reward_fns.thinkj_strength": "reward_fns.thinkj_strength",
 }
+FORMAT_OF = {"thinkj_binary": "binary", "thinkj_margin": "scores", "answer_tag": "answer_tag", "thinkj_strength": "strength"}
+
+
+def test_reward_swap_override_composes(compose_ppo):
+    cfg = compose_ppo(["+recipe=thinkj_grpo", "reward.custom_reward_function.path=pkg://reward_fns.thinkj_margin"])
+    assert cfg.reward.custom_reward_function.path == "pkg://reward_fns.thinkj_margin"
+    assert cfg.reward.custom_reward_function.reward_kwargs.strength_weight == 0.2  # declared weights stay
 
 
 @pytest.mark.parametrize("path,module", SWAPS.items())
-def test_reward_function_swap_loads_through_verls_loader(compose_ppo, path, module):
+def test_reward_function_swap_loads_through_verls_loader(with_overrides, path, module):
     from verl.trainer.ppo.reward import get_custom_reward_fn
 
-    cfg = compose_ppo(["+recipe=thinkj_grpo", f"reward.custom_reward_function.path={path}"])
+    from thinkj_verl.formats import get_format
+
+    cfg = with_overrides("thinkj_grpo", {"reward.custom_reward_function.path": path})
     fn = get_custom_reward_fn(cfg)
     # verl binds reward_kwargs with functools.partial around its own caller: (caller, raw_fn, kwargs)
     raw_fn, bound = fn.args
     assert raw_fn.__module__ == module and raw_fn.__name__ == "compute_score"
     assert bound == {"accuracy_weight": 1.0, "format_weight": 1.0, "strength_weight": 0.2}
     # The declared weights are accepted by every function: a real call scores a real reply.
-    from thinkj_verl.formats import get_format
-
-    fmt = {"thinkj_binary": "binary", "thinkj_margin": "scores", "answer_tag": "answer_tag"}.get(
-        module.rsplit(".", 1)[1], "strength"
-    )
-    reply = get_format(fmt).render(verdict="a", strength=2, score_a=80, score_b=20)
-    label = {"better": "a", "strength": 2, "scores": [80.0, 20.0]}
-    right = fn(data_source="thinkj/test", solution_str=reply, ground_truth=label, extra_info={})
-    wrong = fn(
-        data_source="thinkj/test",
-        solution_str=reply,
-        ground_truth={"better": "b", "strength": 2, "scores": [20.0, 80.0]},
-        extra_info={},
-    )
+    reply = get_format(FORMAT_OF[module.rsplit(".", 1)[1]]).render(verdict="a", strength=2, score_a=80, score_b=20)
+    right = fn(data_source="thinkj/test", solution_str=reply, extra_info={},
+               ground_truth={"better": "a", "strength": 2, "scores": [80.0, 20.0]})
+    wrong = fn(data_source="thinkj/test", solution_str=reply, extra_info={},
+               ground_truth={"better": "b", "strength": 2, "scores": [20.0, 80.0]})
     assert right["score"] > wrong["score"]
 
 

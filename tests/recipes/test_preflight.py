@@ -1,0 +1,204 @@
+"""``thinkj preflight`` on a tiny real setup: passes when all is well, names each planted fault.
+
+The setup is real: the session's tiny judge (tokenizer + Qwen2 model saved to a directory),
+canonical pair files for our ``JudgePairDataset`` and a prepared parquet for verl's stock
+``RLHFDataset``; preflight composes verl's config, loads them with verl's own loaders and scores
+rows through the real ``thinkj`` reward manager. No cluster: the ``--ray-address`` path is only
+exercised where a Ray cluster with GPUs exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from thinkj_verl import preflight
+from thinkj_verl.data.pairs import Pair, write_pairs
+from thinkj_verl.data.rows import judge_row
+
+FAST = ["--sample-rows", "8", "--score-rows", "2"]
+
+
+def _pairs(count: int, start: int = 0) -> list[Pair]:
+    return [
+        Pair(
+            id=f"pair-{i}",
+            source="local",
+            conversation=[{"role": "user", "content": f"What is {i} + {i}?"}],
+            response_a=f"It is {2 * i}.",
+            response_b=f"It is {2 * i + 1}.",
+            better="a" if i % 2 else "b",
+            strength=1 + i % 3,
+        )
+        for i in range(start, start + count)
+    ]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, tiny_judge_path):
+    """Paths of a good tiny launch: judge dir, pair files, a prepared parquet, and a bad-label twin of each."""
+    import datasets
+
+    root = tmp_path_factory.mktemp("preflight")
+    write_pairs(_pairs(8), root / "train.jsonl")
+    write_pairs(_pairs(2, start=8), root / "val.jsonl")
+    records = [json.loads(line) for line in (root / "train.jsonl").read_text().splitlines()]
+    records[3]["better"] = "c"  # the planted bad label
+    (root / "bad_train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+    rows = [judge_row(pair, "strength", order, index=i) for i, (pair, order) in
+            enumerate((p, o) for p in _pairs(4) for o in ("ab", "ba"))]
+    datasets.Dataset.from_list(rows).to_parquet(str(root / "rows.parquet"))
+    rows[5]["reward_model"]["ground_truth"]["better"] = "c"
+    datasets.Dataset.from_list(rows).to_parquet(str(root / "bad_rows.parquet"))
+    return {"root": root, "model": tiny_judge_path}
+
+
+def overrides(setup, *extra: str, train: str = "train.jsonl", model: str | None = None) -> list[str]:
+    return [
+        "+recipe=thinkj_grpo",
+        f"data.train_files={setup['root'] / train}",
+        f"data.val_files={setup['root'] / 'val.jsonl'}",
+        f"actor_rollout_ref.model.path={model or setup['model']}",
+        *extra,
+    ]
+
+
+def run(capsys, args: list[str]) -> tuple[int, dict[str, tuple[str, str]], str]:
+    """(exit status, {check: (status, detail)}, printed table) of ``thinkj preflight args``."""
+    code = preflight.main([*args, *FAST])
+    out = capsys.readouterr().out
+    rows = {}
+    for line in out.splitlines():
+        for status in (preflight.OK, preflight.FAIL, preflight.SKIP):
+            marker = f"  {status:<6}  "
+            if marker in line:
+                name, detail = line.split(marker, 1)
+                rows[name.strip()] = (status, detail)
+                break
+    return code, rows, out
+
+
+def failed(rows) -> set[str]:
+    return {name for name, (status, _) in rows.items() if status == preflight.FAIL}
+
+
+def test_good_tiny_setup_passes(capsys, setup):
+    code, rows, out = run(capsys, overrides(setup))
+    assert code == 0, out
+    assert failed(rows) == set()
+    for check in ("config composes", "verl validate_config", "batch arithmetic", "model + tokenizer",
+                  "data.train_files", "data columns + labels", "judge format vs reward", "prompt lengths",
+                  "reward manager + function", "reward scores known labels"):
+        assert rows[check][0] == preflight.OK, (check, out)
+    assert "2 row(s)" in rows["reward scores known labels"][1]
+    assert "0 of 8 sampled prompts exceed" in rows["prompt lengths"][1]
+
+
+def test_prepared_parquet_with_verls_stock_dataset_passes(capsys, setup):
+    code, rows, out = run(capsys, overrides(setup, "data.custom_cls.path=null", train="rows.parquet"))
+    assert code == 0, out
+    assert rows["data columns + labels"] == (preflight.OK, "RLHFDataset: columns present, every label valid for format 'strength'")
+
+
+@pytest.mark.parametrize(
+    "extra,kwargs,check,words",
+    [
+        # bad batch arithmetic: 256 x 8 / 16 GPUs = 128 samples per GPU, not a multiple of 48
+        (["actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=48"], {}, "batch: actor micro batch", "48"),
+        (["data.train_files=/no/such/train.jsonl"], {}, "data.train_files", "/no/such/train.jsonl"),
+        ([], {"train": "bad_train.jsonl"}, "data columns + labels", "'c'"),
+        ([], {"train": "bad_rows.parquet"}, "data columns + labels", "row 5"),
+        (["data.max_prompt_length=64"], {}, "prompt lengths", "8 of 8 sampled prompts exceed data.max_prompt_length=64"),
+        ([], {"model": "/no/such/judge"}, "model + tokenizer", "/no/such/judge"),
+        (["reward.custom_reward_function.path=pkg://reward_fns.thinkj_binary"], {}, "judge format vs reward",
+         "data.thinkj.format=binary"),
+    ],
+    ids=["batch", "missing-data-file", "bad-label-pairs", "bad-label-parquet", "prompts-too-long",
+         "missing-model", "format-mismatch"],
+)
+def test_planted_fault_fails_naming_it(capsys, setup, extra, kwargs, check, words):
+    args = overrides(setup, *extra, **kwargs)
+    if kwargs.get("train") == "bad_rows.parquet":
+        args.append("data.custom_cls.path=null")  # verl's stock dataset reads prepared rows
+    code, rows, out = run(capsys, args)
+    assert code == 1, out
+    assert rows[check][0] == preflight.FAIL, out
+    assert words in rows[check][1], out
+
+
+def test_prompts_too_long_without_filtering_fail_even_when_few(capsys, setup):
+    # truncation=error and no filter: one overlong prompt stops the job, so any share fails.
+    code, rows, out = run(capsys, overrides(setup, "data.filter_overlong_prompts=false", "data.max_prompt_length=64"))
+    assert code == 1 and "truncation=error" in rows["prompt lengths"][1], out
+
+
+def test_missing_model_skips_what_needs_the_tokenizer(capsys, setup):
+    code, rows, out = run(capsys, overrides(setup, model="/no/such/judge"))
+    assert code == 1
+    assert rows["prompt lengths"][0] == rows["reward scores known labels"][0] == preflight.SKIP, out
+
+
+def test_swapped_reward_with_matching_format_scores_known_labels(capsys, setup):
+    code, rows, out = run(capsys, overrides(setup, "reward.custom_reward_function.path=pkg://reward_fns.thinkj_binary",
+                                            "data.thinkj.format=binary"))
+    assert code == 0, out
+    assert "format 'binary'" in rows["reward manager + function"][1]
+
+
+def test_unknown_override_fails_at_compose(capsys, setup):
+    code, rows, out = run(capsys, overrides(setup, "reward.custom_reward_function.reward_kwargs.strenght_weight=0.0"))
+    assert code == 1 and rows["config composes"][0] == preflight.FAIL, out
+    assert len(rows) == 1  # nothing else can be checked without a config
+
+
+BATCH_FAULTS = [
+    ({"trainer.n_gpus_per_node": 6}, "batch: rollout tensor parallel"),
+    ({"actor_rollout_ref.rollout.tensor_model_parallel_size": 16}, "batch: rollout tensor parallel"),
+    ({"trainer.nnodes": 3}, "batch: actor mini-batch"),
+    ({"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": 48}, "batch: actor micro batch"),
+    ({"actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu": 48}, "batch: log-prob micro batch"),
+    ({"actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu": 48}, "batch: log-prob micro batch"),
+    ({"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": None}, "batch: actor micro batch"),
+]
+
+
+@pytest.mark.parametrize("values,check", BATCH_FAULTS, ids=[str(v) for v, _ in BATCH_FAULTS])
+def test_batch_arithmetic_names_the_rule(with_overrides, values, check):
+    problems = preflight.batch_problems(with_overrides("thinkj_grpo", values))
+    assert check in {name for name, _ in problems}
+
+
+def test_every_recipe_has_sound_batch_arithmetic(composed):
+    assert {name: preflight.batch_problems(cfg) for name, cfg in composed.items()} == {name: [] for name in composed}
+
+
+def test_ppo_critic_batches_are_checked(with_overrides):
+    cfg = with_overrides("thinkj_ppo", {"critic.ppo_micro_batch_size_per_gpu": 3})
+    assert "batch: critic micro batch" in {name for name, _ in preflight.batch_problems(cfg)}
+
+
+@pytest.mark.parametrize(
+    "gpus,enough",
+    [([8, 8], True), ([8, 8, 8], True), ([8], False), ([8, 4], False), ([16], False), ([8, 8, 0], True)],
+)
+def test_cluster_gpu_rule(gpus, enough):
+    nodes = [{"Alive": True, "NodeManagerAddress": f"10.0.0.{i}", "Resources": {"GPU": float(g)}} for i, g in enumerate(gpus)]
+    ok, detail = preflight.cluster_gpu_problem(nodes, nnodes=2, per_node=8)
+    assert ok is enough
+    assert f"{sum(gpus)} GPUs in total" in detail
+
+
+def test_cluster_gpu_rule_ignores_dead_nodes():
+    nodes = [{"Alive": True, "Resources": {"GPU": 8.0}}, {"Alive": False, "Resources": {"GPU": 8.0}}]
+    assert preflight.cluster_gpu_problem(nodes, nnodes=2, per_node=8)[0] is False
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not os.environ.get("THINKJ_TEST_RAY_ADDRESS"),
+                    reason="needs a running Ray cluster with GPUs: set THINKJ_TEST_RAY_ADDRESS=HEAD_IP:6379")
+def test_ray_address_checks_a_real_cluster(capsys, setup):
+    code, rows, out = run(capsys, [*overrides(setup), "--ray-address", os.environ["THINKJ_TEST_RAY_ADDRESS"]])
+    assert rows["ray cluster GPUs"][0] in (preflight.OK, preflight.FAIL), out
