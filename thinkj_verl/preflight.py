@@ -132,11 +132,25 @@ def compose_config(overrides: list[str]):
             global_hydra.initialize(saved)
 
 
+def _recipe_hint(overrides: list[str]) -> str:
+    """Why ``+recipe=`` cannot resolve at all (Hydra itself lists the recipes when some exist)."""
+    if not any(o.lstrip("+").startswith("recipe=") for o in overrides):
+        return ""
+    from thinkj_verl.hydra_recipes import RecipesNotFoundError, recipes_dir
+
+    try:
+        recipes_dir()
+    except RecipesNotFoundError as exc:
+        return f"; {exc}"
+    return ""
+
+
 def check_config(report: Report, overrides: list[str]):
     try:
         config = compose_config(overrides)
     except Exception as exc:  # Hydra's own message names the bad override
-        report.fail("config composes", f"{_error(exc)}; fix the override (main_ppo would stop here too)")
+        report.fail("config composes", f"{_error(exc)}; fix the override (main_ppo would stop here too)"
+                    + _recipe_hint(overrides))
         return None
     from omegaconf import OmegaConf
 
