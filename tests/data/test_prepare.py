@@ -184,3 +184,55 @@ def test_cli_reports_bad_arguments(tmp_path, capsys):
          "--format", "binary,scores", "--val-fraction", "0"]
     )
     assert code == 0 and (tmp_path / "scores" / "train.parquet").exists() and (tmp_path / "binary" / "train.parquet").exists()
+
+
+def stress_pairs(count: int) -> list:
+    """Pairs whose texts start and end with whitespace, punctuation and newlines: the joins
+    where a piecewise count could drift from a full one."""
+    from thinkj_verl.data.pairs import Pair
+
+    edges = ["", " ", "\n", "\n\n", "  ", ".", "]", "\t"]
+    pairs = []
+    for i in range(count):
+        head, tail = edges[i % len(edges)], edges[(i * 3 + 1) % len(edges)]
+        body = "word " * (i % 17) + f"answer {i}"
+        conversation = [{"role": "user", "content": f"{tail}Question {i}{head}"}]
+        if i % 4 == 0:
+            conversation = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": f"{head}Hello{tail}"}] + conversation
+        pairs.append(Pair(f"s:{i}", "test", conversation, f"{head}{body}{tail}", f"{tail}other {i}{head}", "a"))
+    return pairs
+
+
+def test_piecewise_counts_decide_like_full_counts(tiny_tokenizer):
+    from thinkj_verl.data.rows import PieceLengths
+
+    pairs = stress_pairs(120)
+    counter = PieceLengths(tiny_tokenizer, "strength", batch_size=50, sample=8)
+    assert counter.template_pieces is not None  # the tiny ChatML template keeps content verbatim
+    full = PieceLengths(tiny_tokenizer, "strength").full(pairs, ("ab", "ba"))
+    measured = counter.measure(pairs, ("ab", "ba"))
+    assert counter.max_sample_error is not None and 2 * counter.max_sample_error <= counter.margin
+    assert max(abs(m - f) for ms, fs in zip(measured, full) for m, f in zip(ms, fs)) <= counter.margin // 2
+
+    lengths = sorted(max(fs) for fs in full)
+    for limit in (lengths[10], lengths[60], lengths[-5]):
+        counter = PieceLengths(tiny_tokenizer, "strength", sample=8)
+        kept, counts = counter.filter(pairs, ("ab", "ba"), limit)
+        assert kept == [i for i, fs in enumerate(full) if max(fs) <= limit]
+        assert all(max(c) <= limit for c in counts)
+
+
+def test_template_that_rewrites_content_falls_back_to_full_counts(tiny_judge_path):
+    from transformers import AutoTokenizer
+
+    from thinkj_verl.data.rows import PieceLengths
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_judge_path)
+    tokenizer.chat_template = (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] | replace('\x00', '') }}<|im_end|>\n"
+        "{% endfor %}<|im_start|>assistant\n"
+    )
+    counter = PieceLengths(tokenizer, "binary")
+    assert counter.template_pieces is None
+    pairs = stress_pairs(6)
+    assert counter.measure(pairs, ("ab",)) == counter.full(pairs, ("ab",)) and counter.exact_counts == 12

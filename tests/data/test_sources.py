@@ -165,7 +165,7 @@ def test_rmbench_gives_all_nine_style_cells_per_item():
 
 
 def test_helpsteer2_split_column_filter_counts_other_split():
-    pairs, skipped = load_pairs("helpsteer2", FIXTURES / "helpsteer2.jsonl", split="validation")
+    pairs, skipped = load_pairs("helpsteer2", FIXTURES / "helpsteer2.jsonl", keep_split="validation")
     assert [p.id for p in pairs] == ["helpsteer2:4"]
     assert skipped["other split"] == 6
 

@@ -32,10 +32,10 @@ from collections import Counter
 from pathlib import Path
 
 from thinkj_verl.data.pairs import atomic_path, write_pairs
-from thinkj_verl.data.rows import ORDER_POLICIES, assign_orders, judge_row, prompt_lengths, row_arrow_schema
+from thinkj_verl.data.rows import ORDER_POLICIES, PieceLengths, assign_orders, judge_row, row_arrow_schema
 from thinkj_verl.data.sources import SOURCES, load_pairs
 from thinkj_verl.formats import FORMATS, get_format
-from thinkj_verl.prompts import judge_messages
+from thinkj_verl.prompts import label_for
 
 TOO_LONG = "prompt longer than {} tokens"
 
@@ -108,7 +108,8 @@ def prepare(
 
     ``tokenizer`` is a path or a loaded tokenizer; with it, pairs whose judge prompt (in any
     emitted order and format) is longer than ``max_prompt_length`` tokens are skipped.
-    Everything is computed before the first file is written, so a failure leaves DIR as it was.
+    Everything that can fail on the input (tokenizer, conversion, counting) happens before the
+    first file is written, so such a failure leaves DIR as it was.
     """
     formats = [get_format(f).name for f in formats]
     if len(set(formats)) != len(formats):
@@ -130,59 +131,76 @@ def prepare(
 
     splits = dict(zip(("train", "val"), split_pairs(pairs, val_fraction, seed)))
 
-    unit = "characters"
-    # (split, pair index) -> {(order, format): tokens}; "random" may show either order, so it
-    # measures both, and a pair is kept only if every prompt it can produce fits.
+    # A pair is kept only if every prompt it can produce fits: "random" may show either order.
     measured_orders = ("ab",) if orders == "ab" else ("ab", "ba")
-    token_lengths: dict[str, list[dict]] = {}
-    if tokenizer is not None:
-        unit = "tokens"
-        keys = [(order, fmt) for order in measured_orders for fmt in formats]
-        for name, split in splits.items():
-            prompts = [judge_messages(pair, fmt, order) for pair in split for order, fmt in keys]
-            flat = iter(prompt_lengths(tokenizer, prompts, batch_size=batch_size))
-            token_lengths[name] = [{key: next(flat) for key in keys} for _ in split]
+    counters = {fmt: PieceLengths(tokenizer, fmt, batch_size=batch_size) for fmt in formats} if tokenizer else {}
+    token_counts: dict[str, list[dict]] = {}  # split -> per pair {(format, order): tokens}
+    for name, split in splits.items():
+        if not counters:
+            break
+        per_format = {}
+        for fmt, counter in counters.items():
+            if max_prompt_length is None:
+                per_format[fmt] = (list(range(len(split))), counter.measure(split, measured_orders))
+            else:
+                per_format[fmt] = counter.filter(split, measured_orders, max_prompt_length)
+        kept = sorted(set.intersection(*(set(k) for k, _ in per_format.values())))
+        lookup = {fmt: dict(zip(k, counts)) for fmt, (k, counts) in per_format.items()}
+        token_counts[name] = [
+            {(fmt, order): n for fmt in formats for order, n in zip(measured_orders, lookup[fmt][i])} for i in kept
+        ]
         if max_prompt_length is not None:
-            reason = TOO_LONG.format(max_prompt_length)
-            for name in splits:
-                kept = [i for i, lens in enumerate(token_lengths[name]) if max(lens.values()) <= max_prompt_length]
-                skipped[reason] += len(splits[name]) - len(kept)
-                splits[name] = [splits[name][i] for i in kept]
-                token_lengths[name] = [token_lengths[name][i] for i in kept]
+            skipped[TOO_LONG.format(max_prompt_length)] += len(split) - len(kept)
+        splits[name] = [split[i] for i in kept]
     # Orders are assigned after filtering, so "random" stays balanced over the pairs kept.
     split_orders = {name: assign_orders(split, orders, seed=f"{seed}:{name}") for name, split in splits.items()}
 
-    tables = {}
-    for fmt in formats:
-        for name, split in splits.items():
-            rows = []
-            for pair, pair_orders in zip(split, split_orders[name]):
-                for order in pair_orders:
-                    rows.append(judge_row(pair, fmt, order, index=len(rows)))
-            tables[(fmt, name)] = rows
-
-    first = tables[(formats[0], "train")] + tables[(formats[0], "val")]
-    better_at = Counter(row["reward_model"]["ground_truth"]["better"] for row in first)
-    if tokenizer is not None:
-        lengths = [
-            lens[(order, fmt)]
-            for name in splits
-            for lens, pair_orders in zip(token_lengths[name], split_orders[name])
-            for order in pair_orders
-            for fmt in formats
-        ]
-    else:
-        lengths = [len(row["prompt"][0]["content"]) for fmt in formats for name in splits for row in tables[(fmt, name)]]
-
     out = Path(out)
     files = {}
-    for (fmt, name), rows in tables.items():
-        folder = out if len(formats) == 1 else out / fmt
-        files[f"{fmt}/{name}" if len(formats) > 1 else name] = str(folder / f"{name}.parquet")
+    for fmt in formats:
+        for name in splits:
+            folder = out if len(formats) == 1 else out / fmt
+            files[f"{fmt}/{name}" if len(formats) > 1 else name] = str(folder / f"{name}.parquet")
     files["pairs_train"] = str(out / "pairs_train.parquet")
     files["pairs_val"] = str(out / "pairs_val.parquet")
 
+    better_at = Counter(
+        label_for(pair, order).better
+        for name, split in splits.items()
+        for pair, pair_orders in zip(split, split_orders[name])
+        for order in pair_orders
+    )
+    written = {name: sum(len(o) for o in split_orders[name]) for name in splits}
+    char_lengths = []
+    for fmt in formats:
+        for name, split in splits.items():
+            key = f"{fmt}/{name}" if len(formats) > 1 else name
+            char_lengths += _write_rows(files[key], split, split_orders[name], fmt)
+    write_pairs(splits["train"], files["pairs_train"])
+    write_pairs(splits["val"], files["pairs_val"])
+
+    if counters:
+        lengths = [
+            counts[(fmt, order)]
+            for name in splits
+            for counts, pair_orders in zip(token_counts[name], split_orders[name])
+            for order in pair_orders
+            for fmt in formats
+        ]
+        length_stats = _length_stats(lengths, "tokens")
+        length_stats["counted"] = {
+            fmt: {
+                "method": "full" if c.template_pieces is None else "piecewise, full near the limit",
+                "full_counts": c.exact_counts,
+                "max_piecewise_error_on_sample": c.max_sample_error,
+            }
+            for fmt, c in counters.items()
+        }
+    else:
+        length_stats = _length_stats(char_lengths, "characters")
+
     kept_pairs = splits["train"] + splits["val"]
+    total_rows = better_at["a"] + better_at["b"]
     summary = {
         "source": source,
         "input": str(input) if not isinstance(input, (list, tuple)) else "<rows>",
@@ -194,34 +212,50 @@ def prepare(
         "pairs": len(kept_pairs),
         "skipped": dict(sorted(skipped.items())),
         "written": {
-            "train": len(tables[(formats[0], "train")]),
-            "val": len(tables[(formats[0], "val")]),
+            "train": written["train"],
+            "val": written["val"],
             "pairs_train": len(splits["train"]),
             "pairs_val": len(splits["val"]),
         },
         "better_position": {
             "a": better_at["a"],
             "b": better_at["b"],
-            "share_a": round(better_at["a"] / len(first), 4) if first else None,
+            "share_a": round(better_at["a"] / total_rows, 4) if total_rows else None,
         },
         "better_is_longer": _better_is_longer(kept_pairs),
-        "prompt_length": _length_stats(lengths, unit),
+        "prompt_length": length_stats,
         "files": files,
     }
+    with atomic_path(out / "summary.json") as tmp:
+        Path(tmp).write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
 
+
+ROWS_PER_CHUNK = 4096
+
+
+def _write_rows(path: str, pairs: list, pair_orders: list, fmt: str) -> list[int]:
+    """Write the judge rows of ``pairs`` to parquet a chunk at a time (bounded memory),
+    atomically; returns each row's prompt length in characters."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = row_arrow_schema()
-    for (fmt, name), rows in tables.items():
-        key = f"{fmt}/{name}" if len(formats) > 1 else name
-        with atomic_path(files[key]) as tmp:
-            pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp)
-    write_pairs(splits["train"], files["pairs_train"])
-    write_pairs(splits["val"], files["pairs_val"])
-    with atomic_path(out / "summary.json") as tmp:
-        Path(tmp).write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+    lengths: list[int] = []
+    with atomic_path(path) as tmp:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            chunk: list[dict] = []
+            for pair, orders in zip(pairs, pair_orders):
+                for order in orders:
+                    row = judge_row(pair, fmt, order, index=len(lengths))
+                    lengths.append(len(row["prompt"][0]["content"]))
+                    chunk.append(row)
+                if len(chunk) >= ROWS_PER_CHUNK:
+                    writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+                    chunk = []
+            if chunk or not lengths:
+                writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+    return lengths
 
 
 def _format_list(values: list[str]) -> list[str]:
@@ -251,7 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tokenizer", help="tokenizer path or hub id: token lengths and the length filter")
     parser.add_argument("--max-prompt-length", type=int, help="skip pairs whose judge prompt is longer (tokens)")
     parser.add_argument("--batch-size", type=int, default=1024, help="prompts per tokenizer call")
-    parser.add_argument("--split", help="hub split to load (helpsteer2: also the value of its split column)")
+    parser.add_argument("--split", help="hub split to load (default: train; rewardbench: filtered)")
+    parser.add_argument("--data-dir", help="hub data folder (nvidia/HelpSteer2: preference by default)")
+    parser.add_argument("--keep-split", help="helpsteer2: keep rows whose split column has this value")
     parser.add_argument("--column", action="append", default=[], metavar="KEY=NAME",
                         help="local source: read KEY (prompt, chosen, rejected, id, subset) from column NAME")
     parser.add_argument("--better-encoding", choices=("auto", "choice", "strength"),
@@ -268,8 +304,9 @@ def main(argv: list[str]) -> int:
     except argparse.ArgumentTypeError as e:
         parser.error(str(e))
     options = {}
-    if args.split:
-        options["split"] = args.split
+    for key in ("split", "data_dir", "keep_split"):
+        if getattr(args, key):
+            options[key] = getattr(args, key)
     if args.column:
         if args.source != "local":
             parser.error("--column applies to --source local only")

@@ -9,7 +9,9 @@ Sources (the row schema each one reads):
 
 - ``helpsteer2``: HelpSteer2-Preference: ``prompt`` (turns of a multi-turn prompt joined by
   ``<extra_id_1>Assistant`` / ``<extra_id_1>User`` markers), ``response_1``, ``response_2``,
-  ``preference_strength`` -3..3 (negative: response_1 better; 0: tie), optional ``split``.
+  ``preference_strength`` -3..3 (negative: response_1 better; 0: tie), optional ``split``
+  (becomes the subset; ``keep_split`` filters on it). The hub id ``nvidia/HelpSteer2`` loads its
+  ``preference`` folder.
   response_1 becomes response_a.
 - ``hh_rlhf``: Anthropic HH-RLHF: ``chosen`` and ``rejected`` full transcripts
   (``"\\n\\nHuman: ...\\n\\nAssistant: ..."``), split into the shared dialogue and the final
@@ -152,7 +154,7 @@ def _helpsteer_conversation(prompt: str) -> list[dict]:
 
 
 def convert_helpsteer2(row: Mapping, index: int, options: Mapping) -> Pair:
-    wanted_split = options.get("split_field")
+    wanted_split = options.get("keep_split")
     if wanted_split and row.get("split") not in (None, wanted_split):
         raise Skip(OTHER_SPLIT)
     strength = row.get("preference_strength")
@@ -352,9 +354,9 @@ def _is_local(value) -> bool:
     )
 
 
-def read_rows(input, *, split: str = "train") -> tuple[Iterable[Mapping], str]:
+def read_rows(input, *, split: str = "train", data_dir: str | None = None) -> tuple[Iterable[Mapping], str]:
     """Rows of ``input`` and a name for error messages: a list of dicts as is, a local file,
-    or a Hugging Face hub id (``datasets.load_dataset(input, split=split)``)."""
+    or a Hugging Face hub id (``datasets.load_dataset(input, data_dir=data_dir, split=split)``)."""
     if isinstance(input, (list, tuple)):
         return input, "<rows>"
     if _is_local(input):
@@ -362,7 +364,7 @@ def read_rows(input, *, split: str = "train") -> tuple[Iterable[Mapping], str]:
     import datasets
 
     try:
-        return datasets.load_dataset(str(input), split=split), f"{input} (split {split})"
+        return datasets.load_dataset(str(input), data_dir=data_dir, split=split), f"{input} (split {split})"
     except Exception as e:
         raise SourceError(
             f"{input!r} is not a local file and could not be loaded from the Hugging Face hub "
@@ -374,8 +376,9 @@ def read_rows(input, *, split: str = "train") -> tuple[Iterable[Mapping], str]:
 def load_pairs(source: str, input, **options) -> tuple[list[Pair], Counter]:
     """Convert ``input`` from ``source`` into canonical pairs.
 
-    Options: ``split`` (hub split to load; for helpsteer2 also the value of its ``split``
-    column to keep, when given), ``columns`` (local: column mapping), ``source_name`` (local:
+    Options: ``split`` (hub split to load), ``data_dir`` (hub data folder; for
+    ``nvidia/HelpSteer2`` it defaults to ``preference``, where the preference file lives),
+    ``keep_split`` (helpsteer2: keep only rows whose ``split`` column has this value), ``columns`` (local: column mapping), ``source_name`` (local:
     the name written as ``source``), ``better_encoding`` (thinkj_release: ``"choice"`` reads 1 / 2 as
     (a) / (b); ``"strength"`` reads a signed strength -3..3, 0 a tie; ``"auto"``, the default,
     picks ``choice`` when every value in the input is 0, 1 or 2, else ``strength``;
@@ -389,15 +392,16 @@ def load_pairs(source: str, input, **options) -> tuple[list[Pair], Counter]:
     convert, required, default_split = SOURCES[source]
     options = dict(options)
     split = options.pop("split", None)
-    if source == "helpsteer2" and split is not None:
-        options["split_field"] = split
+    data_dir = options.pop("data_dir", None)
+    if source == "helpsteer2" and data_dir is None and str(input) == "nvidia/HelpSteer2":
+        data_dir = "preference"
     if source == "local":
         mapping = {key: key for key in LOCAL_KEYS} | dict(options.get("columns") or {})
         unknown = set(options.get("columns") or {}) - set(LOCAL_KEYS)
         if unknown:
             raise SourceError(f"unknown column keys {sorted(unknown)}; map any of {list(LOCAL_KEYS)}")
         required = tuple(mapping[k] for k in ("prompt", "chosen", "rejected"))
-    rows, name = read_rows(input, split=split or default_split)
+    rows, name = read_rows(input, split=split or default_split, data_dir=data_dir)
     if source == "thinkj_release" and options.get("better_encoding", "auto") == "auto":
         options["better_encoding"] = _release_encoding(rows)
 
