@@ -397,7 +397,7 @@ def check_format_match(report: Report, config) -> None:
     fmt, source = _reward_format(config)
     thinkj = config.data.get("thinkj") or {}
     try:
-        ours = _dataset_class(config).__module__.startswith("thinkj_verl.")
+        ours = _reads_pairs(_dataset_class(config))
     except Exception:
         return  # check_labels reports a dataset class that does not load
     if not ours or source == "data.thinkj.format":
@@ -410,25 +410,18 @@ def check_format_match(report: Report, config) -> None:
         report.ok("judge format vs reward", f"prompts ask for the {fmt!r} format the reward function parses")
 
 
+def _reads_pairs(dataset_cls) -> bool:
+    """Our JudgePairDataset (canonical pairs, judge prompt from data.thinkj), not prepared rows."""
+    import importlib
+
+    return hasattr(importlib.import_module(dataset_cls.__module__), "validate_pair_file")
+
+
 def _dataset_class(config):
     from verl.utils.dataset.rl_dataset import get_dataset_class
 
     with _quiet():
         return get_dataset_class(config.data)
-
-
-def _pair_file_problems(dataset_module, path: str) -> list[str]:
-    """Problems of one canonical pair file, through the data module's own validator."""
-    validate = getattr(dataset_module, "validate_pair_file", None)
-    if validate is not None:
-        return list(validate(path))
-    from thinkj_verl.data.pairs import PairError, read_pairs
-
-    try:
-        read_pairs(path)
-    except PairError as exc:
-        return [str(exc)]
-    return []
 
 
 def _row_file_problems(path: str, config, fmt: str) -> list[str]:
@@ -468,15 +461,16 @@ def check_labels(report: Report, config) -> None:
     from verl.utils.dataset.rl_dataset import RLHFDataset
 
     module = importlib.import_module(dataset_cls.__module__)
-    ours = dataset_cls.__module__.startswith("thinkj_verl.")
+    ours = _reads_pairs(dataset_cls)
     problems: list[str] = []
     for path in _as_list(config.data.train_files):
         if _is_remote(path) or not os.path.isfile(os.path.expanduser(path)):
             continue
         try:
             if ours:
-                problems += _pair_file_problems(module, os.path.expanduser(path))
-            elif issubclass(dataset_cls, RLHFDataset) and dataset_cls is RLHFDataset:
+                # The dataset module's own validator: the columns it needs, every pair valid.
+                problems += module.validate_pair_file(os.path.expanduser(path))
+            elif dataset_cls is RLHFDataset:
                 problems += _row_file_problems(path, config, fmt)
             else:
                 report.skip("data columns + labels", f"custom dataset class {dataset_cls.__name__}: checked on samples only")

@@ -148,6 +148,14 @@ def test_swapped_reward_with_matching_format_scores_known_labels(capsys, setup):
     assert "format 'binary'" in rows["reward manager + function"][1]
 
 
+def test_reward_that_ignores_the_verdict_fails_the_known_label_check(capsys, setup):
+    # Accuracy and strength weighted 0: the right and the flipped verdict score the same.
+    code, rows, out = run(capsys, overrides(setup, "reward.custom_reward_function.reward_kwargs.accuracy_weight=0.0",
+                                            "reward.custom_reward_function.reward_kwargs.strength_weight=0.0"))
+    assert code == 1 and rows["reward scores known labels"][0] == preflight.FAIL, out
+    assert "not lower" in rows["reward scores known labels"][1]
+
+
 def test_unknown_override_fails_at_compose(capsys, setup):
     code, rows, out = run(capsys, overrides(setup, "reward.custom_reward_function.reward_kwargs.strenght_weight=0.0"))
     assert code == 1 and rows["config composes"][0] == preflight.FAIL, out
