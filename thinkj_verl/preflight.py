@@ -719,6 +719,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check a main_ppo launch on CPU: config, batch arithmetic, model, data, reward, cluster.",
     )
     parser.add_argument("overrides", nargs="*", help="main_ppo overrides, e.g. +recipe=thinkj_grpo data.train_files=...")
+    parser.add_argument("--list-recipes", action="store_true", help="list the recipes +recipe= accepts, and exit")
     parser.add_argument("--ray-address", help="ip:port of a running Ray head: check its alive nodes and GPUs")
     parser.add_argument("--sample-rows", type=int, default=DEFAULT_SAMPLE_ROWS,
                         help=f"training rows sampled for prompt lengths (default {DEFAULT_SAMPLE_ROWS})")
@@ -730,8 +731,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def recipe_summaries() -> list[tuple[str, str]]:
+    """(name, first line of its header comment) for every recipe, from the one recipes folder.
+
+    >>> dict(recipe_summaries())["thinkj_grpo"].startswith("Think-J online RL with GRPO")
+    True
+    """
+    from thinkj_verl.hydra_recipes import RECIPE_GROUP, recipe_names, recipes_dir
+
+    summaries = []
+    for name in recipe_names():
+        lines = (recipes_dir() / RECIPE_GROUP / f"{name}.yaml").read_text().splitlines()
+        comments = [line.lstrip("# ").strip() for line in lines if line.startswith("#") and "@package" not in line]
+        summaries.append((name, next((c for c in comments if c), "")))
+    return summaries
+
+
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
+    if args.list_recipes:
+        from thinkj_verl.hydra_recipes import recipes_dir
+
+        summaries = recipe_summaries()
+        width = max(len(name) for name, _ in summaries)
+        print(f"recipes in {recipes_dir()} (use as +recipe=NAME):")
+        for name, summary in summaries:
+            print(f"  {name:<{width}}  {summary}")
+        return 0
     if args.sample_rows < 1 or args.score_rows < 0:
         print("thinkj preflight: --sample-rows must be >= 1 and --score-rows >= 0", file=sys.stderr)
         return 2

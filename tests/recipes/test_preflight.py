@@ -210,3 +210,11 @@ def test_cluster_gpu_rule_ignores_dead_nodes():
 def test_ray_address_checks_a_real_cluster(capsys, setup):
     code, rows, out = run(capsys, [*overrides(setup), "--ray-address", os.environ["THINKJ_TEST_RAY_ADDRESS"]])
     assert rows["ray cluster GPUs"][0] in (preflight.OK, preflight.FAIL), out
+
+
+def test_list_recipes_names_every_recipe(capsys):
+    assert preflight.main(["--list-recipes"]) == 0
+    out = capsys.readouterr().out
+    for name in ("thinkj_grpo", "thinkj_ppo", "thinkj_reinforce_pp", "thinkj_grpo_1node"):
+        assert f"  {name} " in out
+    assert "Table 11 (Reinforce++ column)" in out
