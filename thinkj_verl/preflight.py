@@ -748,7 +748,8 @@ def recipe_summaries() -> list[tuple[str, str]]:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    # Options may sit anywhere among the overrides, as on a main_ppo command line.
+    args = build_parser().parse_intermixed_args(argv)
     if args.list_recipes:
         from thinkj_verl.hydra_recipes import recipes_dir
 

@@ -218,3 +218,11 @@ def test_list_recipes_names_every_recipe(capsys):
     for name in ("thinkj_grpo", "thinkj_ppo", "thinkj_reinforce_pp", "thinkj_grpo_1node"):
         assert f"  {name} " in out
     assert "Table 11 (Reinforce++ column)" in out
+
+
+def test_options_may_sit_between_overrides(capsys, setup):
+    args = overrides(setup)
+    code = preflight.main([args[0], "--sample-rows", "2", *args[1:], "--score-rows", "1"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "1 row(s)" in out and "of 2 sampled prompts" in out
