@@ -16,8 +16,8 @@ would otherwise fail only after the cluster is up:
   rendered with the model's chat template, fit ``data.max_prompt_length`` (how many would be
   filtered);
 - the reward manager and function load through verl's ``load_reward_manager`` and score rows of
-  the training data with known labels: the right verdict earns the function's full score, the
-  flipped verdict less;
+  the training data with known labels: a reply with the right verdict scores through the
+  manager as the function scores it directly, the flipped verdict lower;
 - with ``--ray-address``: the cluster has the nodes and GPUs the config asks for, alive.
 
 One table is printed (check, OK / FAIL / SKIP, detail or fix); the exit status is 1 when any
@@ -630,7 +630,7 @@ def check_reward(report: Report, config, tokenizer, items) -> None:
     if problems:
         report.fail("reward scores known labels", "; ".join(problems[:3]) + (f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""))
     elif scored:
-        report.ok("reward scores known labels", f"{scored} row(s): right verdict gets the function's full score, flipped verdict less")
+        report.ok("reward scores known labels", f"{scored} row(s): the right verdict scores through the manager as the function scores it directly, the flipped verdict lower")
     else:
         report.skip("reward scores known labels", "no training rows to score")
 
