@@ -2,7 +2,7 @@
 
 ``import verl`` loads this module in every process, Ray workers included. verl swallows an
 exception raised here at DEBUG level, so a broken plugin would fail silently: this module
-therefore imports only what registration needs, and `tests/test_plugin.py` loads the entry
+therefore imports only what registration needs, and `tests/core/test_reward_manager.py` loads the entry
 point in a fresh interpreter and asserts it worked.
 """
 
