@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -71,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=80_000)
     parser.add_argument("--max-prompt-length", type=int, default=4096)
+    parser.add_argument("--no-tokenizer", action="store_true", help="leave out the length filter (lengths in characters)")
     parser.add_argument("--workdir", help="keep inputs and outputs here (default: a temporary folder)")
     args = parser.parse_args(argv)
 
@@ -96,8 +98,10 @@ def main(argv: list[str] | None = None) -> int:
             sys.executable, "-m", "thinkj_verl.cli", "prepare",
             "--source", "skywork", "--input", str(work / "skywork.parquet"), "--out", str(work / "out"),
             "--format", "strength", "--orders", "both", "--seed", "0",
-            "--tokenizer", str(tokenizer_dir), "--max-prompt-length", str(args.max_prompt_length),
         ]
+        if not args.no_tokenizer:
+            command += ["--tokenizer", str(tokenizer_dir), "--max-prompt-length", str(args.max_prompt_length)]
+        load_before = os.getloadavg()[0]  # other work on the machine slows the run down
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True)
         seconds = time.perf_counter() - started
@@ -105,11 +109,15 @@ def main(argv: list[str] | None = None) -> int:
             print(done.stderr, file=sys.stderr)
             return done.returncode
         summary = json.loads((work / "out" / "summary.json").read_text())
-        peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2  # KiB on Linux
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_gb = usage.ru_maxrss / 1024**2  # KiB on Linux
+        cpu_seconds = usage.ru_utime + usage.ru_stime
 
     rows_written = summary["written"]["train"] + summary["written"]["val"]
     print(f"thinkj prepare: {seconds:.1f} s for {args.pairs} pairs -> {rows_written} rows (both orders)")
     print(f"throughput: {args.pairs / seconds:,.0f} pairs/s ({rows_written / seconds:,.0f} prompts/s)")
+    print(f"cpu time: {cpu_seconds:.1f} s ({cpu_seconds / seconds:.2f} cores busy on average; "
+          f"{os.cpu_count()} cores, load average before/after {load_before:.2f}/{os.getloadavg()[0]:.2f})")
     print(f"peak memory: {peak_gb:.2f} GB")
     print(f"skipped: {summary['skipped']}")
     print(f"prompt length ({summary['prompt_length']['unit']}): {summary['prompt_length']}")

@@ -40,9 +40,8 @@ from omegaconf import ListConfig
 from verl.utils.dataset.rl_dataset import RLHFDataset
 
 from thinkj_verl.data.pairs import PAIR_KEYS, Pair, read_pairs
-from thinkj_verl.data.rows import ORDER_POLICIES, assign_orders, judge_row, prompt_lengths
+from thinkj_verl.data.rows import ORDER_POLICIES, PieceLengths, assign_orders, judge_row
 from thinkj_verl.formats import get_format
-from thinkj_verl.prompts import judge_messages
 
 # The columns a canonical pair file must have (preflight checks data files against these).
 REQUIRED_COLUMNS = ("id", "conversation", "response_a", "response_b", "better")
@@ -150,16 +149,13 @@ class JudgePairDataset(RLHFDataset):
 
     def _drop_overlong(self, pairs: list[Pair]) -> list[Pair]:
         orders = ("ab",) if self.order_policy == "ab" else ("ab", "ba")
-        prompts = [judge_messages(pair, self.judge_format, order) for pair in pairs for order in orders]
         template_kwargs = dict(self.apply_chat_template_kwargs)
         for key in ("tokenize", "return_dict", "return_tensors"):  # as verl's own filter does
             template_kwargs.pop(key, None)
-        lengths = prompt_lengths(self.tokenizer, prompts, **template_kwargs)
-        kept = [
-            pair
-            for i, pair in enumerate(pairs)
-            if max(lengths[i * len(orders) : (i + 1) * len(orders)]) <= self.max_prompt_length
-        ]
+        # Each text tokenized once; prompts near the limit are counted in full (see PieceLengths).
+        counter = PieceLengths(self.tokenizer, self.judge_format, **template_kwargs)
+        kept_indices, _ = counter.filter(pairs, orders, self.max_prompt_length)
+        kept = [pairs[i] for i in kept_indices]
         dropped = len(pairs) - len(kept)
         if dropped:
             self.skipped[f"prompt longer than {self.max_prompt_length} tokens"] += dropped

@@ -249,15 +249,17 @@ def write_pairs(pairs: Iterable[Pair], path: str | os.PathLike) -> int:
     return len(records)
 
 
-def read_records(path: str | os.PathLike) -> list[dict]:
-    """The rows of a local .jsonl / .json / .parquet file as dicts, with a clear error for bad lines."""
+def read_records(path: str | os.PathLike) -> Iterable[dict]:
+    """The rows of a local .jsonl / .json / .parquet file as dicts, with a clear error for bad
+    lines. Parquet rows are streamed a record batch at a time (large inputs stay small)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        return pq.read_table(path).to_pylist()
+        parquet = pq.ParquetFile(path)  # opened now, so a bad file fails here, not mid-iteration
+        return (row for batch in parquet.iter_batches(batch_size=2048) for row in batch.to_pylist())
     if path.suffix == ".jsonl":
         rows = []
         with open(path, encoding="utf-8") as f:

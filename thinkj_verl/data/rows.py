@@ -136,18 +136,6 @@ def assign_orders(pairs: Sequence, policy: str, seed=0, epoch: int = 0) -> list[
     raise ValueError(f"order policy must be one of {ORDER_POLICIES}, got {policy!r}")
 
 
-def prompt_lengths(tokenizer, prompts: Sequence[list[dict]], batch_size: int = 1024, **template_kwargs) -> list[int]:
-    """Token counts of chat prompts as verl's length filter counts them (chat template with the
-    generation prompt, no extra special tokens), rendered and tokenized a batch at a time."""
-    lengths: list[int] = []
-    for start in range(0, len(prompts), batch_size):
-        batch = list(prompts[start : start + batch_size])
-        texts = tokenizer.apply_chat_template(batch, add_generation_prompt=True, tokenize=False, **template_kwargs)
-        encoded = tokenizer(texts, add_special_tokens=False, return_attention_mask=False)["input_ids"]
-        lengths.extend(len(ids) for ids in encoded)
-    return lengths
-
-
 class PieceLengths:
     """Token counts of judge prompts with every text tokenized once, for large inputs.
 

@@ -403,6 +403,7 @@ def load_pairs(source: str, input, **options) -> tuple[list[Pair], Counter]:
         required = tuple(mapping[k] for k in ("prompt", "chosen", "rejected"))
     rows, name = read_rows(input, split=split or default_split, data_dir=data_dir)
     if source == "thinkj_release" and options.get("better_encoding", "auto") == "auto":
+        rows = list(rows)  # two passes: the encoding is decided on the whole file
         options["better_encoding"] = _release_encoding(rows)
 
     pairs: list[Pair] = []
