@@ -48,6 +48,28 @@ REQUIRED_COLUMNS = ("id", "conversation", "response_a", "response_b", "better")
 OPTIONAL_COLUMNS = tuple(k for k in PAIR_KEYS if k not in REQUIRED_COLUMNS)
 
 
+def _column_problems(path: str) -> list[str]:
+    """The cheap check: a parquet file's schema has the canonical columns."""
+    if not path.endswith(".parquet"):
+        return []
+    import pyarrow.parquet as pq
+
+    try:
+        columns = pq.read_schema(path).names
+    except Exception as e:
+        return [f"{path}: not a readable parquet file ({e})"]
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if not missing:
+        return []
+    hint = (
+        " This looks like a prepared judge-training file (verl's stock RLHFDataset reads it); "
+        "JudgePairDataset reads canonical pairs (pairs_train.parquet from `thinkj prepare`)."
+        if "prompt" in columns and "reward_model" in columns
+        else ""
+    )
+    return [f"{path}: missing column(s) {missing} of a canonical pair file.{hint}"]
+
+
 def validate_pair_file(path) -> list[str]:
     """Problems that keep ``path`` from loading as canonical pairs; empty when it is fine.
 
@@ -57,22 +79,9 @@ def validate_pair_file(path) -> list[str]:
     path = str(path)
     if not os.path.exists(path):
         return [f"{path}: no such file"]
-    if path.endswith(".parquet"):
-        import pyarrow.parquet as pq
-
-        try:
-            columns = pq.read_schema(path).names
-        except Exception as e:
-            return [f"{path}: not a readable parquet file ({e})"]
-        missing = [c for c in REQUIRED_COLUMNS if c not in columns]
-        if missing:
-            hint = (
-                " This looks like a prepared judge-training file (verl's stock RLHFDataset reads it); "
-                "JudgePairDataset reads canonical pairs (pairs_train.parquet from `thinkj prepare`)."
-                if "prompt" in columns and "reward_model" in columns
-                else ""
-            )
-            return [f"{path}: missing column(s) {missing} of a canonical pair file.{hint}"]
+    problems = _column_problems(path)
+    if problems:
+        return problems
     try:
         read_pairs(path)
     except (ValueError, OSError) as e:
@@ -111,7 +120,7 @@ class JudgePairDataset(RLHFDataset):
         pairs: list[Pair] = []
         first_file: dict[str, str] = {}
         for path in self.data_files:
-            problems = validate_pair_file(path) if str(path).endswith(".parquet") else []
+            problems = _column_problems(str(path))
             if problems:
                 raise ValueError("; ".join(problems))
             for pair in read_pairs(path):
