@@ -7,17 +7,19 @@ run, so ``thinkj --help`` answers at once. A new subcommand is one line in ``COM
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 # name -> (module with main(argv), one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
+    # in the order of the pipeline: data -> launch check -> (offline training) -> evaluation
     "prepare": ("thinkj_verl.data.prepare", "preference data -> judge-training parquet for verl (+ canonical pairs, summary.json)"),
+    "preflight": ("thinkj_verl.preflight", "check a main_ppo launch on CPU first: config, batch arithmetic, model, data, reward, cluster"),
     "select": ("thinkj_verl.offline.select", "LIMJ-style selection funnel: difficulty -> diversity -> accuracy"),
     "clip": ("thinkj_verl.offline.clip", "clip reasoning-model judgments to <think>explanation</think> + final sentence"),
     "pairs": ("thinkj_verl.offline.pairs", "DPO pairs of judgments: critic-guided (Think-J), sampling, RISE-Judge; bt rows"),
     "train": ("thinkj_verl.offline.train", "offline judge training with trl: sft | dpo (+ SFT term) | bt, from recipes/offline"),
     "eval": ("thinkj_verl.eval.run", "benchmark a judge (RewardBench, RM-Bench, any pairs); `eval compare` runs side by side"),
-    "preflight": ("thinkj_verl.preflight", "check a main_ppo launch on CPU first: config, batch arithmetic, model, data, reward, cluster"),
 }
 
 
@@ -50,5 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     return int(module.main(rest) or 0)
 
 
+def entry() -> int:
+    """The console script: ``main`` plus a quiet exit when the reader of our output goes away."""
+    try:
+        return main()
+    except BrokenPipeError:  # `thinkj --help | head`
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115  (keep interpreter shutdown from flushing into the pipe)
+        return 141
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())
