@@ -13,6 +13,7 @@ chat template style (ChatML), but about 100k parameters.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from thinkj_verl.formats import FORMATS
@@ -47,8 +48,12 @@ def _training_text() -> list[str]:
     return sentences * 4
 
 
-def build_tiny_tokenizer(vocab_size: int = 512):
-    """A byte-level BPE tokenizer with ChatML special tokens and chat template."""
+def build_tiny_tokenizer(vocab_size: int = 512, extra_text: Sequence[str] = ()):
+    """A byte-level BPE tokenizer with ChatML special tokens and chat template.
+
+    ``extra_text`` joins the training text: trained on the judge prompts it will see (the demo
+    does this), the tokenizer cuts each prompt into fewer tokens, so a CPU trains faster.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -60,7 +65,7 @@ def build_tiny_tokenizer(vocab_size: int = 512):
         special_tokens=SPECIAL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
-    core.train_from_iterator(_training_text(), trainer=trainer)
+    core.train_from_iterator([*_training_text(), *extra_text], trainer=trainer)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=core,
         bos_token=None,
@@ -100,10 +105,12 @@ def build_tiny_model(tokenizer, seed: int = 0, sequence_classification: bool = F
     return model
 
 
-def build_tiny_judge(directory: str | Path, seed: int = 0) -> str:
+def build_tiny_judge(
+    directory: str | Path, seed: int = 0, vocab_size: int = 512, extra_text: Sequence[str] = ()
+) -> str:
     """Save a tiny tokenizer and causal LM to ``directory``; returns the path as a string."""
     directory = Path(directory)
-    tokenizer = build_tiny_tokenizer()
+    tokenizer = build_tiny_tokenizer(vocab_size, extra_text)
     model = build_tiny_model(tokenizer, seed=seed)
     tokenizer.save_pretrained(directory)
     model.save_pretrained(directory)

@@ -47,8 +47,16 @@ CPU_OVERRIDES = (
 
 
 def recipes_dir() -> Path:
-    """The folder holding the offline recipes in a source checkout."""
-    return Path(__file__).resolve().parents[2] / "recipes" / "offline"
+    """The folder holding the offline recipes: the installed copy first, else the source checkout."""
+    from thinkj_verl.hydra_recipes import RecipesNotFoundError
+    from thinkj_verl.hydra_recipes import recipes_dir as all_recipes
+
+    checkout = Path(__file__).resolve().parents[2] / "recipes" / "offline"
+    try:
+        installed = all_recipes() / "offline"
+    except RecipesNotFoundError:
+        installed = None
+    return installed if installed is not None and installed.is_dir() else checkout
 
 
 def resolve_recipe(config: str | None, method: str) -> Path:
