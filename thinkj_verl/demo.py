@@ -34,8 +34,8 @@ DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
 HELPSTEER2 = DEMO_DATA / "helpsteer2_preference_sample.jsonl"
 REWARDBENCH = DEMO_DATA / "rewardbench_sample.jsonl"
 FORMAT = "strength"
-# Long enough for the traces the tiny judge learns (about 30 tokens of its tokenizer).
-MAX_NEW_TOKENS = 48
+# Room for the clipped traces the tiny judge learns (about 30 tokens of its tokenizer).
+MAX_NEW_TOKENS = 40
 
 # The thinkj_grpo recipe is for 2 nodes x 8 GPUs and batches of 1024 prompts; these overrides
 # scale it to one device and the demo's few dozen rows, leaving every other recipe value.
