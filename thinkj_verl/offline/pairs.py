@@ -154,7 +154,7 @@ def balance_length(items: list, better_is_longer: list[bool], seed: int = 0) -> 
     exactly half of what is kept (RISE-Judge's length-bias balance). Returns (kept, dropped count).
 
     >>> balance_length(["a", "b", "c", "d"], [True, True, True, False])
-    (['a', 'd'], 2)
+    (['b', 'd'], 2)
     """
     longer = [i for i, flag in enumerate(better_is_longer) if flag]
     shorter = [i for i, flag in enumerate(better_is_longer) if not flag]

@@ -47,16 +47,18 @@ CPU_OVERRIDES = (
 
 
 def recipes_dir() -> Path:
-    """The folder holding the offline recipes: the installed copy first, else the source checkout."""
+    """The folder holding the offline recipes: the source checkout when running from one (so an
+    edited recipe counts at once in an editable install), else the installed copy."""
+    checkout = Path(__file__).resolve().parents[2] / "recipes" / "offline"
+    if checkout.is_dir():
+        return checkout
     from thinkj_verl.hydra_recipes import RecipesNotFoundError
     from thinkj_verl.hydra_recipes import recipes_dir as all_recipes
 
-    checkout = Path(__file__).resolve().parents[2] / "recipes" / "offline"
     try:
-        installed = all_recipes() / "offline"
+        return all_recipes() / "offline"
     except RecipesNotFoundError:
-        installed = None
-    return installed if installed is not None and installed.is_dir() else checkout
+        return checkout
 
 
 def resolve_recipe(config: str | None, method: str) -> Path:
