@@ -236,3 +236,22 @@ def test_template_that_rewrites_content_falls_back_to_full_counts(tiny_judge_pat
     assert counter.template_pieces is None
     pairs = stress_pairs(6)
     assert counter.measure(pairs, ("ab",)) == counter.full(pairs, ("ab",)) and counter.exact_counts == 12
+
+
+def test_token_counts_ignore_padding_and_truncation_set_in_tokenizer_json(tiny_tokenizer):
+    # Sentence-embedding tokenizers ship with padding/truncation to 128 switched on; a judge
+    # prompt's length must be its real length all the same.
+    import copy
+
+    from thinkj_verl.data.pairs import Pair
+    from thinkj_verl.data.rows import PieceLengths
+
+    padded = copy.deepcopy(tiny_tokenizer)
+    padded.backend_tokenizer.enable_padding(length=512, pad_id=padded.pad_token_id, pad_token=padded.pad_token)
+    padded.backend_tokenizer.enable_truncation(max_length=16)
+    pairs = [Pair(f"p{i}", "local", [{"role": "user", "content": "word " * (5 + 40 * i)}], "yes " * (3 + i), "no", "a")
+             for i in range(4)]
+    clean = PieceLengths(tiny_tokenizer, "strength").full(pairs, ["ab", "ba"])
+    assert PieceLengths(padded, "strength").full(pairs, ["ab", "ba"]) == clean
+    assert PieceLengths(padded, "strength").measure(pairs, ["ab", "ba"]) == clean
+    assert len({n for ns in clean for n in ns}) == 4 and min(min(ns) for ns in clean) > 16

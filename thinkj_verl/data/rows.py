@@ -31,6 +31,7 @@ the source's own balance.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from collections.abc import Sequence
@@ -136,6 +137,21 @@ def assign_orders(pairs: Sequence, policy: str, seed=0, epoch: int = 0) -> list[
     raise ValueError(f"order policy must be one of {ORDER_POLICIES}, got {policy!r}")
 
 
+def _counting_backend(tokenizer):
+    """The Rust tokenizer without the padding or truncation its tokenizer.json may switch on.
+
+    Sentence-embedding tokenizers, for one, pad and cut every text to 128 tokens: counted as is,
+    every prompt would be 128 tokens long.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    backend = copy.deepcopy(backend)
+    backend.no_padding()
+    backend.no_truncation()
+    return backend
+
+
 class PieceLengths:
     """Token counts of judge prompts with every text tokenized once, for large inputs.
 
@@ -164,6 +180,7 @@ class PieceLengths:
         self.template_kwargs = template_kwargs
         self.max_sample_error: int | None = None
         self.exact_counts = 0
+        self._backend = _counting_backend(tokenizer)
         self.template_pieces = self._template_pieces()
 
     def _chat_text(self, pair, order: str) -> str:
@@ -189,7 +206,7 @@ class PieceLengths:
         return pieces
 
     def _count(self, texts: list[str]) -> list[int]:
-        backend = getattr(self.tokenizer, "backend_tokenizer", None)
+        backend = self._backend
         counts: list[int] = []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]
