@@ -20,6 +20,7 @@ It is a smoke test of the pipeline, not a substitute for the verl recipes.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 

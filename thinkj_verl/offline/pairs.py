@@ -305,7 +305,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--temperature", type=float, default=1.0, help="judge sampling temperature (RISE: 0.9)")
     parser.add_argument("--critic-temperature", type=float, default=0.0)
     parser.add_argument("--max-new-tokens", type=int, default=2048)
-    parser.add_argument("--backend", default="transformers", choices=("transformers", "vllm"))
+    parser.add_argument("--backend", default="auto", choices=("auto", "transformers", "vllm"),
+                        help="auto: vLLM when it is installed and a GPU is visible, else transformers (as thinkj eval)")
     parser.add_argument("--tensor-parallel", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     options = parser.parse_args(argv)
@@ -315,10 +316,11 @@ def main(argv: list[str]) -> int:
         parser.error(f"--method {options.method} needs {' '.join(missing)}")
 
     from thinkj_verl.data.pairs import read_pairs
+    from thinkj_verl.eval.run import resolve_backend
     from thinkj_verl.offline.clip import write_json, write_jsonl
 
     out = Path(options.out)
-    generation = dict(backend=options.backend, max_new_tokens=options.max_new_tokens,
+    generation = dict(backend=resolve_backend(options.backend), max_new_tokens=options.max_new_tokens,
                       tensor_parallel=options.tensor_parallel)
     try:
         pairs = read_pairs(options.data)

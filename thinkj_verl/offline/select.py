@@ -322,7 +322,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--k", type=int, default=3, help="judge runs per pair (paper: 3)")
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--max-new-tokens", type=int, default=2048)
-    parser.add_argument("--backend", default="transformers", choices=("transformers", "vllm"))
+    parser.add_argument("--backend", default="auto", choices=("auto", "transformers", "vllm"),
+                        help="auto: vLLM when it is installed and a GPU is visible, else transformers (as thinkj eval)")
     parser.add_argument("--encoder", default="minilm", choices=ENCODERS)
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="cosine at which instructions merge")
     parser.add_argument("--traces", help="jsonl of annotated traces: pair_id, output, [order, truncated]; "
@@ -333,6 +334,7 @@ def main(argv: list[str]) -> int:
         parser.error("give exactly one of --judge, --judgments, --no-difficulty")
 
     from thinkj_verl.data.pairs import read_pairs, read_records, write_pairs
+    from thinkj_verl.eval.run import resolve_backend
     from thinkj_verl.prompts import judge_messages
 
     out = Path(options.out)
@@ -344,7 +346,8 @@ def main(argv: list[str]) -> int:
         funnel.add("initial", len(pairs))
         if not options.no_difficulty:
             if options.judge:
-                runs = judge_runs(options.judge, pairs, options.format, options.k, backend=options.backend,
+                runs = judge_runs(options.judge, pairs, options.format, options.k,
+                                  backend=resolve_backend(options.backend),
                                   temperature=options.temperature, max_new_tokens=options.max_new_tokens,
                                   seed=options.seed)
                 write_jsonl([{"pair_id": pid, **r} for pid, rs in runs.items() for r in rs], out / "judgments.jsonl")
