@@ -24,7 +24,6 @@ with DeepSeek-R1), and one tiny model serves as judge and critic.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import time

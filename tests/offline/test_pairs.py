@@ -7,6 +7,7 @@ import json
 import pytest
 
 from thinkj_verl.data.pairs import Pair, write_pairs
+from thinkj_verl.generation import Generation
 from thinkj_verl.offline.pairs import (
     ALL_RIGHT,
     ALL_WRONG,
@@ -100,11 +101,6 @@ def test_length_balance_keeps_half_longer_and_is_seeded():
     assert balance_length(items, flags, seed=3) == (kept, 4)
 
 
-class FakeGeneration:
-    def __init__(self, text, truncated=False):
-        self.text, self.truncated = text, truncated
-
-
 def _pair(pid, better="a", a="short", b="a much longer reply"):
     return Pair(pid, "fixture", [{"role": "user", "content": f"question {pid}"}], a, b, better)
 
@@ -113,7 +109,7 @@ def test_rise_sft_rows_keep_consistent_samples_then_balance_length():
     from thinkj_verl.prompts import judge_messages
 
     def shown(pair, order, texts):
-        return ((pair, order), judge_messages(pair, "strength", order), [FakeGeneration(t) for t in texts])
+        return ((pair, order), judge_messages(pair, "strength", order), [Generation(t, False) for t in texts])
 
     p1, p2, p3 = _pair("p1", "a"), _pair("p2", "b"), _pair("p3", "a")
     sampled = [

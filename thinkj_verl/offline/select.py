@@ -30,7 +30,6 @@ Encoders for the diversity step:
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import zlib
