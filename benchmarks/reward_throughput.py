@@ -128,9 +128,9 @@ def main() -> None:
     thinkj = ThinkJRewardManager(config, tokenizer, None)
     naive = NaiveRewardManager(config, tokenizer, released_strength)
     data = make_batch(tokenizer, rows, response_length)
-    # Same rows for both, alternating runs, best of three each: damps noise from a shared machine.
+    # Same rows for both, alternating runs, best of five each: damps noise from a shared machine.
     naive_rate = thinkj_rate = 0.0
-    for _ in range(3):
+    for _ in range(5):
         naive_rate = max(naive_rate, bench_manager(naive, data))
         thinkj_rate = max(thinkj_rate, bench_manager(thinkj, data))
     print(f"(b) naive manager + released formula: {naive_rate:,.0f} samples/s")

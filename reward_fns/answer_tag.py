@@ -10,11 +10,12 @@ a recipe's declared weights do not break a swap to this function.
 
 from __future__ import annotations
 
-from reward_fns._common import VERDICT_CODE, check_kwargs, judge_row
+from reward_fns._common import VERDICT_CODE, check_kwargs, judge_row, pure
 
 FORMAT = "answer_tag"
 
 
+@pure
 def compute_score(
     data_source,
     solution_str,

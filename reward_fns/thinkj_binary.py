@@ -13,7 +13,7 @@ right 1.0, none 0.5, wrong 0.0 (labels 1 = (a), 2 = (b) are accepted as well as 
 
 from __future__ import annotations
 
-from reward_fns._common import VERDICT_CODE, check_kwargs, judge_row
+from reward_fns._common import VERDICT_CODE, check_kwargs, judge_row, pure
 
 FORMAT = "binary"
 
@@ -25,6 +25,7 @@ def released_score(judgment, label) -> float:
     return 1.0 if judgment.matches[-1].verdict == label.better else 0.0
 
 
+@pure
 def compute_score(
     data_source,
     solution_str,

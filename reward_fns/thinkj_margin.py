@@ -20,7 +20,7 @@ scores) max(-margin, -1), none 0.5.
 
 from __future__ import annotations
 
-from reward_fns._common import VERDICT_CODE, check_kwargs, judge_row
+from reward_fns._common import VERDICT_CODE, check_kwargs, judge_row, pure
 
 FORMAT = "scores"
 
@@ -36,6 +36,7 @@ def released_score(judgment, label) -> float:
     return max(-margin, -1.0)
 
 
+@pure
 def compute_score(
     data_source,
     solution_str,

@@ -21,7 +21,7 @@ side -> 1 - | |g| - s | / 8, right side with a strength outside 1..3 -> 0.5, tie
 
 from __future__ import annotations
 
-from reward_fns._common import VERDICT_CODE, check_kwargs, is_released_tie, judge_row
+from reward_fns._common import VERDICT_CODE, check_kwargs, is_released_tie, judge_row, pure
 from thinkj_verl.formats import STRENGTH_RANGE
 from thinkj_verl.ground_truth import parse_ground_truth
 
@@ -44,6 +44,7 @@ def released_score(judgment, ground_truth) -> float:
     return 0.5
 
 
+@pure
 def compute_score(
     data_source,
     solution_str,

@@ -143,22 +143,24 @@ def parse_ground_truth(value, fmt: str = "strength") -> GroundTruth:
     return GroundTruth(better=better, strength=strength, scores=scores)
 
 
+_LABEL_KEYS = frozenset({"better", "strength", "scores"})
+_PLAIN_STRENGTHS = frozenset(range(STRENGTH_RANGE[0], STRENGTH_RANGE[1] + 1))
+
+
 def _is_plain_label(value: dict) -> bool:
+    # Only exact ints/floats/lists pass here; numpy values and NaNs take the general path.
+    if value.get("better") not in ("a", "b") or not value.keys() <= _LABEL_KEYS:
+        return False
     strength, scores = value.get("strength"), value.get("scores")
-    low, high = STRENGTH_RANGE
+    if strength is not None and (type(strength) is not int or strength not in _PLAIN_STRENGTHS):
+        return False
+    if scores is None:
+        return True
+    low, high = SCORE_RANGE
     return (
-        value.get("better") in ("a", "b")
-        and len(value) <= 3
-        and all(key in ("better", "strength", "scores") for key in value)
-        and (strength is None or (type(strength) is int and low <= strength <= high))
-        and (
-            scores is None
-            or (
-                type(scores) is list
-                and len(scores) == 2
-                and all(type(s) in (int, float) and SCORE_RANGE[0] <= s <= SCORE_RANGE[1] for s in scores)
-            )
-        )
+        type(scores) is list
+        and len(scores) == 2
+        and all(type(x) in (int, float) and low <= x <= high for x in scores)
     )
 
 

@@ -159,3 +159,29 @@ def test_typo_in_reward_kwargs_fails_when_the_manager_is_built(compose_ppo, tiny
     ])
     with pytest.raises(ValueError, match=r"reward_kwargs.*unknown keyword argument\(s\) \['strenght_weight'\]"):
         load_reward_manager(config, tiny_tokenizer)
+
+
+def test_our_functions_run_inline_and_foreign_ones_in_a_thread(compose_ppo, tiny_judge_path, tiny_tokenizer, tmp_path):
+    from verl.trainer.ppo.reward import load_reward_manager
+
+    default = load_reward_manager(compose_ppo(["reward.reward_manager.name=thinkj"]), tiny_tokenizer)
+    swapped = load_reward_manager(compose_ppo([
+        "reward.reward_manager.name=thinkj",
+        "reward.custom_reward_function.path=pkg://reward_fns.thinkj_binary",
+        "+reward.custom_reward_function.reward_kwargs.format_weight=0.5",
+    ]), tiny_tokenizer)
+    assert default.is_pure and swapped.is_pure
+
+    # A user's own function from a file: scored in a worker thread, a plain float is the score.
+    foreign_file = tmp_path / "length_reward.py"
+    foreign_file.write_text("def compute_score(data_source, solution_str, ground_truth, extra_info=None):\n"
+                            "    return float(len(solution_str))\n")
+    config = compose_ppo([
+        f"actor_rollout_ref.model.path={tiny_judge_path}",
+        "reward.reward_manager.name=thinkj",
+        f"reward.custom_reward_function.path={foreign_file}",
+    ])
+    outputs, worker = _score_with_worker(config, _batch(tiny_tokenizer, [{"text": "abc", "label": LABEL_A2}]))
+    assert not worker.reward_manager.is_pure
+    assert outputs[0]["reward_score"] == 3.0
+    assert outputs[0]["reward_extra_info"] == {"acc": 3.0, "truncated": 0.0, "reward_error": 0.0}
