@@ -58,6 +58,15 @@ def judge_row(
     return judgment, parse_ground_truth(ground_truth, fmt)
 
 
+def verdict_components(judgment: Judgment, label: GroundTruth) -> dict:
+    """``acc``, ``format`` and ``verdict``: the components every reward function here reports."""
+    return {
+        "acc": 1.0 if judgment.verdict == label.better else 0.0,
+        "format": 1.0 if judgment.format_ok else 0.0,
+        "verdict": VERDICT_CODE[judgment.verdict],
+    }
+
+
 def is_released_tie(ground_truth) -> bool:
     """The released encoding's 0: a tie, which the released formulas score 0.0."""
     return not isinstance(ground_truth, bool) and isinstance(ground_truth, int) and ground_truth == 0

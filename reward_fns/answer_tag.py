@@ -10,7 +10,7 @@ a recipe's declared weights do not break a swap to this function.
 
 from __future__ import annotations
 
-from reward_fns._common import VERDICT_CODE, check_kwargs, judge_row, pure
+from reward_fns._common import check_kwargs, judge_row, pure, verdict_components
 
 FORMAT = "answer_tag"
 
@@ -29,10 +29,6 @@ def compute_score(
     """Score one judge reply; ``score`` is the reward, the other keys are its components."""
     check_kwargs("answer_tag.compute_score", variant, kwargs)
     judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
-    right = judgment.format_ok and judgment.verdict == label.better
-    return {
-        "score": 1.0 if right else -1.0,
-        "acc": 1.0 if judgment.verdict == label.better else 0.0,
-        "format": 1.0 if judgment.format_ok else 0.0,
-        "verdict": VERDICT_CODE[judgment.verdict],
-    }
+    parts = verdict_components(judgment, label)
+    right = parts["acc"] and parts["format"]
+    return {"score": 1.0 if right else -1.0, **parts}

@@ -13,7 +13,7 @@ right 1.0, none 0.5, wrong 0.0 (labels 1 = (a), 2 = (b) are accepted as well as 
 
 from __future__ import annotations
 
-from reward_fns._common import VERDICT_CODE, check_kwargs, judge_row, pure
+from reward_fns._common import check_kwargs, judge_row, pure, verdict_components
 
 FORMAT = "binary"
 
@@ -41,10 +41,9 @@ def compute_score(
     """Score one judge reply; ``score`` is the reward, the other keys are its components."""
     check_kwargs("thinkj_binary.compute_score", variant, kwargs)
     judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
-    r_format = 1.0 if judgment.format_ok else 0.0
-    r_acc = 1.0 if judgment.verdict == label.better else 0.0
+    parts = verdict_components(judgment, label)
     if variant == "released":
         score = released_score(judgment, label)
     else:
-        score = accuracy_weight * r_acc + format_weight * r_format
-    return {"score": float(score), "acc": r_acc, "format": r_format, "verdict": VERDICT_CODE[judgment.verdict]}
+        score = accuracy_weight * parts["acc"] + format_weight * parts["format"]
+    return {"score": float(score), **parts}

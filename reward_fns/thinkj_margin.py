@@ -20,7 +20,7 @@ scores) max(-margin, -1), none 0.5.
 
 from __future__ import annotations
 
-from reward_fns._common import VERDICT_CODE, check_kwargs, judge_row, pure
+from reward_fns._common import check_kwargs, judge_row, pure, verdict_components
 
 FORMAT = "scores"
 
@@ -53,8 +53,8 @@ def compute_score(
     """Score one judge reply; ``score`` is the reward, the other keys are its components."""
     check_kwargs("thinkj_margin.compute_score", variant, kwargs)
     judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
-    r_format = 1.0 if judgment.format_ok else 0.0
-    r_acc = 1.0 if judgment.verdict == label.better else 0.0
+    parts = verdict_components(judgment, label)
+    r_acc, r_format = parts["acc"], parts["format"]
     r_margin = 0.0
     if judgment.format_ok:
         margin = abs(judgment.scores[0] - judgment.scores[1]) / 100.0
@@ -63,10 +63,4 @@ def compute_score(
         score = released_score(judgment, label)
     else:
         score = accuracy_weight * r_acc + format_weight * r_format + margin_weight * r_margin
-    return {
-        "score": float(score),
-        "acc": r_acc,
-        "format": r_format,
-        "verdict": VERDICT_CODE[judgment.verdict],
-        "margin": r_margin,
-    }
+    return {"score": float(score), **parts, "margin": r_margin}

@@ -21,7 +21,7 @@ side -> 1 - | |g| - s | / 8, right side with a strength outside 1..3 -> 0.5, tie
 
 from __future__ import annotations
 
-from reward_fns._common import VERDICT_CODE, check_kwargs, is_released_tie, judge_row, pure
+from reward_fns._common import check_kwargs, is_released_tie, judge_row, pure, verdict_components
 from thinkj_verl.formats import STRENGTH_RANGE
 from thinkj_verl.ground_truth import parse_ground_truth
 
@@ -67,8 +67,8 @@ def compute_score(
         }
     judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
 
-    r_format = 1.0 if judgment.format_ok else 0.0
-    r_acc = 1.0 if judgment.verdict == label.better else 0.0
+    parts = verdict_components(judgment, label)
+    r_acc, r_format = parts["acc"], parts["format"]
     strength_err = -1.0
     r_strength = 0.0
     if r_acc and judgment.format_ok and label.strength is not None:
@@ -81,9 +81,7 @@ def compute_score(
         score = accuracy_weight * r_acc + format_weight * r_format + strength_weight * r_strength
     return {
         "score": float(score),
-        "acc": r_acc,
-        "format": r_format,
-        "verdict": VERDICT_CODE[judgment.verdict],
+        **parts,
         "strength_pred": float(judgment.strength or 0),
         "strength_err": strength_err,
         "r_strength": r_strength,
