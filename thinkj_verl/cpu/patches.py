@@ -1,0 +1,94 @@
+"""The few places where verl 0.9.1 cannot run on a CPU through a registry, patched here.
+
+Each patch names the verl file and line it works around. `thinkj_verl.cpu.activate` applies
+them only when ``VERL_PLATFORM=cpu``; a GPU process never reaches this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+
+import torch.distributed
+
+PATCHED_MARK = "_thinkj_cpu_patch"
+
+
+def _dedupe_backend(backend):
+    """``"cpu:gloo,cpu:gloo"`` -> ``"cpu:gloo"``: one backend per device type, first one kept.
+
+    >>> _dedupe_backend("cpu:gloo,cpu:gloo")
+    'cpu:gloo'
+    >>> _dedupe_backend("gloo")
+    'gloo'
+    """
+    if not isinstance(backend, str) or "," not in backend:
+        return backend
+    kept: dict[str, str] = {}
+    for part in backend.split(","):
+        device = part.split(":", 1)[0]
+        kept.setdefault(device, part)
+    return ",".join(kept.values())
+
+
+def patch_process_group_backend() -> None:
+    """verl/utils/distributed.py (~63, ~89) asks for ``f"cpu:gloo,{device}:{backend}"``, which on
+    this platform names the cpu device twice; torch rejects the duplicate."""
+    original = torch.distributed.init_process_group
+    if getattr(original, PATCHED_MARK, False):
+        return
+
+    def init_process_group(*args, backend=None, **kwargs):
+        return original(*args, backend=_dedupe_backend(backend), **kwargs)
+
+    setattr(init_process_group, PATCHED_MARK, True)
+    init_process_group.__wrapped__ = original
+    torch.distributed.init_process_group = init_process_group
+
+
+def patch_pinned_offload() -> None:
+    """verl/workers/engine/fsdp/transformer_impl.py (~462) offloads FSDP2 modules (the reference
+    model) with ``CPUOffloadPolicy(pin_memory=True)``; pinning needs an accelerator."""
+    from torch.distributed import fsdp
+
+    original = fsdp.CPUOffloadPolicy
+    if getattr(original, PATCHED_MARK, False):
+        return
+
+    @dataclasses.dataclass
+    class UnpinnedCPUOffloadPolicy(original):
+        def __post_init__(self):
+            self.pin_memory = False
+
+    setattr(UnpinnedCPUOffloadPolicy, PATCHED_MARK, True)
+    UnpinnedCPUOffloadPolicy.__name__ = UnpinnedCPUOffloadPolicy.__qualname__ = "CPUOffloadPolicy"
+    fsdp.CPUOffloadPolicy = UnpinnedCPUOffloadPolicy
+    # Modules that imported the name before us keep the original: point them at ours too.
+    for name in ("verl.utils.fsdp_utils", "verl.workers.engine.fsdp.transformer_impl"):
+        module = sys.modules.get(name)
+        if module is not None and hasattr(module, "CPUOffloadPolicy"):
+            module.CPUOffloadPolicy = UnpinnedCPUOffloadPolicy
+
+
+def select_fsdp_engine() -> None:
+    """verl/workers/engine/base.py (~426) finds FSDP engines registered for cuda/npu only; the
+    engine code itself runs on CPU tensors once the platform says "cpu"."""
+    os.environ.setdefault("VERL_ENGINE_DEVICE", "cuda")
+
+
+def apply_all() -> None:
+    patch_process_group_backend()
+    patch_pinned_offload()
+    select_fsdp_engine()
+
+
+def applied() -> dict[str, bool]:
+    """Which patches are in place in this process (tests assert none without VERL_PLATFORM=cpu)."""
+    from torch.distributed import fsdp
+
+    return {
+        "process_group_backend": bool(getattr(torch.distributed.init_process_group, PATCHED_MARK, False)),
+        "pinned_offload": bool(getattr(fsdp.CPUOffloadPolicy, PATCHED_MARK, False)),
+        "engine_device": os.environ.get("VERL_ENGINE_DEVICE") == "cuda",
+    }
