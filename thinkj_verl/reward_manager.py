@@ -6,6 +6,13 @@ notices a reply cut at the length limit (passed to the reward function as
 configured reward function and returns ``reward_score`` with the function's components, plus
 ``truncated`` and ``reward_error``, in ``reward_extra_info``.
 
+A reply is cut when the rollout says so (``finish_reason == "length"`` in the rollout's extra
+fields, as the ``thinkj_cpu`` backend reports), or, when the rollout does not say, when it used
+all ``actor_rollout_ref.rollout.response_length`` tokens without ending on a stop id (the
+tokenizer's EOS or any ``eos_token_id`` of the model's generation config). The limit is the
+configured length, not the tensor's width: verl's streaming reward path (v1 trainer) hands
+replies over unpadded, where every reply fills its tensor.
+
 The reward function is ``reward.custom_reward_function`` when its ``path`` is set, else
 ``reward_fns.thinkj_strength`` with ``reward.custom_reward_function.reward_kwargs``.
 
@@ -57,6 +64,59 @@ def _is_pure(function) -> bool:
     return False
 
 
+_COLOCATED_HELP = (
+    "the thinkj reward manager got a sample without data_source/reward_model/extra_info: verl's "
+    "colocated reward-model path (reward.reward_model.enable=true with "
+    "reward.reward_model.enable_resource_pool=false) passes only prompts and responses, so the "
+    "labels and reference replies our rewards need never arrive. Set "
+    "reward.reward_model.enable_resource_pool=true (with reward.reward_model.n_gpus_per_node and "
+    "reward.reward_model.nnodes) to give the judge its own pool, where verl passes every row's fields."
+)
+
+
+class MissingLabelsError(ValueError):
+    """verl called the manager without the row's labels (colocated reward-model mode)."""
+
+
+def _refuse_colocated_reward_model(config) -> None:
+    reward_model = config.reward.get("reward_model") or {}
+    if reward_model.get("enable") and not reward_model.get("enable_resource_pool"):
+        raise MissingLabelsError(_COLOCATED_HELP)
+
+
+def _response_limit(config) -> int | None:
+    """``actor_rollout_ref.rollout.response_length`` (None when the config does not carry it)."""
+    from omegaconf import OmegaConf
+
+    try:
+        limit = OmegaConf.select(config, "actor_rollout_ref.rollout.response_length", default=None)
+    except Exception:  # a plain dict or a partial config
+        limit = None
+    return int(limit) if limit is not None else None
+
+
+def _stop_ids(config, tokenizer) -> set[int]:
+    """The tokenizer's EOS and every ``eos_token_id`` in the policy's generation config."""
+    from omegaconf import OmegaConf
+
+    ids = set()
+    eos = tokenizer.eos_token_id
+    ids.update(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+    try:
+        path = OmegaConf.select(config, "actor_rollout_ref.model.path", default=None)
+    except Exception:
+        path = None
+    if path:
+        try:
+            from transformers import GenerationConfig
+
+            generation_eos = GenerationConfig.from_pretrained(path).eos_token_id
+        except Exception:  # no generation_config.json (or a hub id offline): the tokenizer's EOS stands
+            generation_eos = None
+        ids.update(generation_eos if isinstance(generation_eos, list) else [generation_eos] if generation_eos is not None else [])
+    return {int(i) for i in ids}
+
+
 @register("thinkj")
 class ThinkJRewardManager(RewardManagerBase):
     """Scores judge replies with a rule-based reward function, one sample per call."""
@@ -74,6 +134,9 @@ class ThinkJRewardManager(RewardManagerBase):
         self.is_pure = _is_pure(compute_score)
         self.num_failures = 0
         self._failure_row = None
+        _refuse_colocated_reward_model(config)
+        self.response_limit = _response_limit(config)
+        self.stop_ids = _stop_ids(config, tokenizer)
         if not self.is_async:
             self._probe()
 
@@ -105,11 +168,8 @@ class ThinkJRewardManager(RewardManagerBase):
         response_length = response_ids.shape[-1]
         valid_length = int(data_item.batch["attention_mask"][-response_length:].sum())
         valid_ids = response_ids[:valid_length]
-        # Cut at the limit: every response slot used and the last token is not end-of-sequence.
-        eos = self.tokenizer.eos_token_id
-        eos_ids = set(eos) if isinstance(eos, list) else {eos}
-        truncated = valid_length >= response_length > 0 and int(valid_ids[-1]) not in eos_ids
         non_tensor = data_item.non_tensor_batch
+        truncated = self._truncated(valid_ids, non_tensor.get("tool_extra_fields"))
         extra_info = dict(non_tensor.get("extra_info") or {})
         extra_info["truncated"] = truncated
         return dict(
@@ -118,6 +178,13 @@ class ThinkJRewardManager(RewardManagerBase):
             ground_truth=non_tensor["reward_model"]["ground_truth"],
             extra_info=extra_info,
         )
+
+    def _truncated(self, valid_ids, rollout_fields) -> bool:
+        finish_reason = rollout_fields.get("finish_reason") if isinstance(rollout_fields, dict) else None
+        if finish_reason in ("length", "stop"):
+            return finish_reason == "length"
+        limit = self.response_limit or len(valid_ids)
+        return len(valid_ids) >= limit > 0 and int(valid_ids[-1]) not in self.stop_ids
 
     def _call_and_score(self, data_item):
         call = self._call(data_item)
@@ -128,6 +195,8 @@ class ThinkJRewardManager(RewardManagerBase):
 
     async def run_single(self, data) -> dict:
         data_item = data[-1:][0]  # multi-sequence outputs: only the last sequence is scored
+        if "data_source" not in data_item.non_tensor_batch:
+            raise MissingLabelsError(_COLOCATED_HELP)
         if self.is_pure:
             # Microseconds of scoring plus a Rust decode: cheaper here than through a thread.
             call, result, exception = self._call_and_score(data_item)

@@ -87,7 +87,9 @@ def _score_with_worker(config, data):
 
 @pytest.fixture(scope="module")
 def thinkj_config(compose_ppo, tiny_judge_path):
-    return compose_ppo([f"actor_rollout_ref.model.path={tiny_judge_path}", "reward.reward_manager.name=thinkj"])
+    return compose_ppo(
+        [f"actor_rollout_ref.model.path={tiny_judge_path}", "reward.reward_manager.name=thinkj", f"data.max_response_length={RESPONSE_LEN}"]
+    )
 
 
 def test_reward_loop_scores_right_wrong_unparsable_truncated_and_raising(thinkj_config, tiny_tokenizer, caplog):
