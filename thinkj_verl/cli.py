@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     # in the order of the pipeline: data -> launch check -> (offline training) -> evaluation
     "prepare": ("thinkj_verl.data.prepare", "preference data -> judge-training parquet for verl (+ canonical pairs, summary.json)"),
     "preflight": ("thinkj_verl.preflight", "check a main_ppo launch on CPU first: config, batch arithmetic, model, data, reward, cluster"),
+    "smoke": ("thinkj_verl.smoke", "run a main_ppo launch for a few real steps on this CPU, on a small copy of the model"),
     "select": ("thinkj_verl.offline.select", "LIMJ-style selection funnel: difficulty -> diversity -> accuracy"),
     "clip": ("thinkj_verl.offline.clip", "clip reasoning-model judgments to <think>explanation</think> + final sentence"),
     "pairs": ("thinkj_verl.offline.pairs", "DPO pairs of judgments: critic-guided (Think-J), sampling, RISE-Judge; bt rows"),
