@@ -71,6 +71,32 @@ def patch_pinned_offload() -> None:
             module.CPUOffloadPolicy = UnpinnedCPUOffloadPolicy
 
 
+def patch_value_head_attention() -> None:
+    """verl/utils/model.py (~645) loads the critic's value-head model with a hard-coded
+    ``attn_implementation="flash_attention_2"``, which needs flash-attn (a CUDA package); on a CPU
+    the critic loads the same token-classification model with sdpa."""
+    from verl.utils import model as verl_model
+
+    original = verl_model.load_valuehead_model
+    if getattr(original, PATCHED_MARK, False):
+        return
+
+    def load_valuehead_model(local_path, torch_dtype, model_config, trust_remote_code):
+        from transformers import AutoModelForTokenClassification
+
+        return AutoModelForTokenClassification.from_pretrained(
+            pretrained_model_name_or_path=local_path,
+            torch_dtype=torch_dtype,
+            config=model_config,
+            attn_implementation="sdpa",
+            trust_remote_code=trust_remote_code,
+        )
+
+    setattr(load_valuehead_model, PATCHED_MARK, True)
+    load_valuehead_model.__wrapped__ = original
+    verl_model.load_valuehead_model = load_valuehead_model
+
+
 def select_fsdp_engine() -> None:
     """verl/workers/engine/base.py (~426) finds FSDP engines registered for cuda/npu only; the
     engine code itself runs on CPU tensors once the platform says "cpu"."""
@@ -80,7 +106,13 @@ def select_fsdp_engine() -> None:
 def apply_all() -> None:
     patch_process_group_backend()
     patch_pinned_offload()
+    patch_value_head_attention()
     select_fsdp_engine()
+
+
+def _value_head_patched() -> bool:
+    module = sys.modules.get("verl.utils.model")
+    return module is not None and bool(getattr(module.load_valuehead_model, PATCHED_MARK, False))
 
 
 def applied() -> dict[str, bool]:
@@ -90,5 +122,6 @@ def applied() -> dict[str, bool]:
     return {
         "process_group_backend": bool(getattr(torch.distributed.init_process_group, PATCHED_MARK, False)),
         "pinned_offload": bool(getattr(fsdp.CPUOffloadPolicy, PATCHED_MARK, False)),
+        "value_head_attention": _value_head_patched(),
         "engine_device": os.environ.get("VERL_ENGINE_DEVICE") == "cuda",
     }

@@ -1,0 +1,117 @@
+"""Fixtures for runs of verl's real ``main_ppo`` on the CPU backend.
+
+Each run takes a minute or two on 2 cores, so a run is a module- or session-scoped fixture and
+several tests read its exit code, log, per-step metrics (verl's own ``file`` logger) and
+checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+DEMO_DATA = Path(__file__).resolve().parents[2] / "thinkj_verl" / "demo_data"
+RUN_TIMEOUT_S = 900
+
+
+@dataclass
+class Run:
+    returncode: int
+    log: str
+    steps: list[dict]
+    out: Path
+
+    def metric(self, step: int, key: str):
+        return self.steps[step - 1][key]
+
+    def val(self, component: str) -> float:
+        """The last step's validation mean of a reward component (``val-*/<source>/<component>/mean@1``)."""
+        values = [v for k, v in self.steps[-1].items() if k.startswith("val-") and k.split("/")[-2] == component]
+        assert values, f"no validation metric for {component!r}: {sorted(self.steps[-1])}"
+        return values[0]
+
+
+def cpu_env(out: Path) -> dict:
+    env = dict(os.environ)
+    env.pop("RAY_ADDRESS", None)
+    env.update(
+        VERL_PLATFORM="cpu",
+        OMP_NUM_THREADS="1",
+        TOKENIZERS_PARALLELISM="false",
+        HF_HUB_OFFLINE="1",
+        RAY_AUTH_MODE="disabled",
+        VERL_FILE_LOGGER_PATH=str(out / "metrics.jsonl"),
+    )
+    return env
+
+
+def read_steps(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [{"step": r["step"], **r["data"]} for r in map(json.loads, path.read_text().splitlines()) if r]
+
+
+def run_main_ppo(out: Path, overrides: list[str], env: dict | None = None) -> Run:
+    """``python -m verl.trainer.main_ppo OVERRIDES`` on the CPU backend, logging to ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable, "-m", "verl.trainer.main_ppo", *overrides,
+        "trainer.logger=[console,file]", f"trainer.default_local_dir={out / 'checkpoints'}",
+    ]
+    result = subprocess.run(
+        command, env={**cpu_env(out), **(env or {})}, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
+    )
+    log = result.stdout + result.stderr
+    (out / "main_ppo.log").write_text(log)
+    return Run(result.returncode, log, read_steps(out / "metrics.jsonl"), out)
+
+
+@pytest.fixture(scope="session")
+def judge_pairs(tmp_path_factory) -> dict[str, str]:
+    """The shipped HelpSteer2-Preference sample through ``thinkj prepare``: canonical pair files."""
+    from thinkj_verl.data.prepare import main as prepare
+
+    out = tmp_path_factory.mktemp("pairs")
+    code = prepare(["--source", "helpsteer2", "--input", str(DEMO_DATA / "helpsteer2_preference_sample.jsonl"),
+                    "--out", str(out), "--val-fraction", "0.25", "--seed", "0"])
+    assert code == 0
+    return {"train": str(out / "pairs_train.parquet"), "val": str(out / "pairs_val.parquet")}
+
+
+@pytest.fixture(scope="session")
+def format_judge(tmp_path_factory, judge_pairs) -> str:
+    """A tiny judge taught (a few seconds of plain next-token training) to end its reply with the
+    strength format's final sentence, picking (a) or (b) at random: so GRPO groups get both
+    right and wrong verdicts, their advantages are not all zero, and the weights move."""
+    import torch
+
+    from thinkj_verl.data.pairs import read_pairs
+    from thinkj_verl.formats import get_format
+    from thinkj_verl.prompts import judge_messages
+    from thinkj_verl.tiny import build_tiny_model, build_tiny_tokenizer
+
+    pairs = read_pairs(judge_pairs["train"])
+    prompts = [judge_messages(pair, "strength", order)[0]["content"] for pair in pairs for order in ("ab", "ba")]
+    tokenizer = build_tiny_tokenizer(vocab_size=1024, extra_text=prompts)
+    model = build_tiny_model(tokenizer, seed=0)
+    replies = [f"<think>ok</think>{get_format('strength').render(verdict=v, strength=2)}" for v in "ab"]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    torch.manual_seed(0)
+    for step in range(60):
+        chat = [{"role": "user", "content": prompts[step % len(prompts)]}]
+        prompt = tokenizer(tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False))["input_ids"]
+        reply = tokenizer(replies[step % 2])["input_ids"] + [tokenizer.eos_token_id]
+        loss = model(input_ids=torch.tensor([prompt + reply]), labels=torch.tensor([[-100] * len(prompt) + reply])).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    path = tmp_path_factory.mktemp("format_judge")
+    tokenizer.save_pretrained(path)
+    model.save_pretrained(path)
+    return str(path)
