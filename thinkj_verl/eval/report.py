@@ -4,7 +4,10 @@ Every file is written to a temporary file beside its target and moved into place
 reader never sees half a report. Plots use matplotlib's Agg backend (no display needed).
 
 Columns follow the papers: RewardBench ``Chat | Chat Hard | Safety | Reasoning | Overall``;
-RM-Bench ``Chat | Math | Code | Safety | Easy | Normal | Hard | Avg``. Numbers in the report
+RM-Bench ``Chat | Math | Code | Safety | Easy | Normal | Hard | Avg``; JudgeBench
+``Knowledge | Reasoning | Math | Coding | Overall``; RewardBench 2 ``Factuality | Precise IF |
+Math | Safety | Focus | Ties | Overall``; a pair set ``Accuracy`` (and, with ties in the input,
+``Ties | Tie-aware``). Numbers in the report
 are percentages with one decimal, as in the papers; ``metrics.json`` keeps fractions.
 """
 
@@ -15,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from thinkj_verl.data.pairs import atomic_path
+from thinkj_verl.eval import judgebench, rewardbench2
 from thinkj_verl.eval.metrics import (
     REWARDBENCH_SECTIONS,
     RMBENCH_DOMAINS,
@@ -67,7 +71,14 @@ def headline(metrics: Mapping) -> dict[str, float | None]:
         row.update({level.capitalize(): scores["overall"][level] for level in RMBENCH_LEVELS})
         row["Avg"] = scores["overall"]["average"]
         return row
-    return {"Accuracy": scores["accuracy"]}
+    if metrics["benchmark"] == "judgebench":
+        return judgebench.headline(scores)
+    if metrics["benchmark"] == "rewardbench2":
+        return rewardbench2.headline(scores)
+    row = {"Accuracy": scores["accuracy"]}
+    if (scores.get("ties") or {}).get("pairs"):
+        row.update({"Ties": scores["ties"]["accuracy"], "Tie-aware": scores["tie_aware_accuracy"]})
+    return row
 
 
 def consistency_row(metrics: Mapping) -> dict[str, float | None]:
@@ -122,9 +133,76 @@ def _benchmark_section(metrics: Mapping) -> list[str]:
         for domain, d in scores["domains"].items():
             rows = [[f"{domain} {i}", *(pct(v) for v in row)] for i, row in enumerate(d["matrix"])]
             out += [_table(["chosen \\ rejected", "0", "1", "2"], rows), ""]
+    elif metrics["benchmark"] == "judgebench":
+        out += _judgebench_lines(scores)
+    elif metrics["benchmark"] == "rewardbench2":
+        out += _rewardbench2_lines(scores)
     else:
         rows = [[name, str(e["pairs"]), pct(e["accuracy"])] for name, e in scores["subsets"].items()]
         out += ["### Subsets", "", _table(["Subset", "Pairs", "Accuracy"], rows), ""]
+        ties = scores.get("ties") or {}
+        if ties.get("pairs"):
+            out += [
+                "### Ties",
+                "",
+                f"{ties['pairs']} tie pairs kept out of the accuracy above; {ties['scored']} judged in both orders "
+                f"({ties['one_order_only']} in one order only, not scored). A tie is handled right when the two "
+                "verdicts pick different responses (no net preference), wrong when both pick the same one, "
+                f"0.5 when either is unreadable: tie accuracy {pct(ties['accuracy'])}. Tie-aware accuracy "
+                f"(labelled pairs and scored ties pooled): {pct(scores['tie_aware_accuracy'])}.",
+                "",
+            ]
+    return out
+
+
+def _judgebench_lines(scores: Mapping) -> list[str]:
+    rows = [
+        [name, str(e["pairs"]), str(e["right"]), str(e["wrong"]), str(e["undecided"]), pct(e["accuracy"])]
+        for name, e in [*scores["categories"].items(), ("overall", scores["overall"])]
+    ]
+    out = [
+        "### Categories",
+        "",
+        "Official JudgeBench rule: each judgment votes +1 right, -1 wrong, 0 unreadable; a pair is right "
+        "when its net vote over the orders is positive (right + unreadable is right; right + wrong is "
+        "undecided). Overall is pooled over pairs.",
+        "",
+        _table(["Category", "Pairs", "Right", "Wrong", "Undecided", "Accuracy"], rows),
+        "",
+    ]
+    if scores["missing_categories"]:
+        out += [f"Categories not in the data: {', '.join(scores['missing_categories'])}.", ""]
+    return out
+
+
+def _rewardbench2_lines(scores: Mapping) -> list[str]:
+    rows = []
+    for name, e in scores["subsets"].items():
+        rows.append([
+            name, str(e["prompts"]), str(e["incomplete_prompts"]), _num(e["judgments_per_prompt"]),
+            pct(e["score"]), pct(e.get("strict_accuracy")),
+        ])
+    out = [
+        "### Subsets",
+        "",
+        "Best-of-4 subsets: right when the chosen reply beats all three rejected ones (3 comparisons per "
+        "prompt; the score multiplies each comparison's credit, averaged over its orders). Ties: the "
+        "official weighted score (rewardbench 0.1.4) on reply scores = mean credit against the other "
+        "class. Overall: unweighted mean of the six subsets.",
+        "",
+        _table(["Subset", "Prompts", "Incomplete", "Judgments / prompt", "Score", "Strict"], rows),
+        "",
+        f"Judgments per prompt, all subsets: {_num(scores['judgments_per_prompt'])}.",
+        "",
+    ]
+    ties = scores["subsets"].get(rewardbench2.TIES)
+    if ties and ties.get("score") is not None:
+        parts = [(k, ties[k]) for k in rewardbench2.TIES_WEIGHTS]
+        out += ["### Ties components", "",
+                _table(["Component", "Weight", "Value"],
+                       [[k, f"{rewardbench2.TIES_WEIGHTS[k]:.2f}", f"{v:.4f}"] for k, v in parts]), ""]
+    if scores["missing_subsets"]:
+        out += [f"Subsets without a score: {', '.join(scores['missing_subsets'])}; no overall without all six.", ""]
     return out
 
 
