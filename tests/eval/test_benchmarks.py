@@ -314,3 +314,73 @@ def test_compare_puts_each_benchmark_in_its_own_table(tmp_path, capsys):
     assert "### judgebench" in table
     assert "| Run | Knowledge | Reasoning | Math | Coding | Overall | Pair acc. | Agreement | Parse fail |" in table
     assert "| tuned | 100.0 (+0.0) | 100.0 (+100.0) | 100.0 (+100.0) | 100.0 (+50.0) | 100.0 (+57.1) |" in table
+
+
+# --- best-of-4 against the official scoring -------------------------------------------------------
+
+
+def _official_reroll():
+    root = Path(__import__("os").environ.get("THINKJ_REWARDBENCH_ORACLE", REPO / ".venv" / "oracle"))
+    path = root / "rewardbench" / "utils.py"
+    if not path.exists():
+        pytest.skip("the rewardbench oracle is missing (make setup installs it into .venv/oracle)")
+    import numpy as np
+    import pandas as pd
+    from datasets import Dataset
+
+    [node] = [n for n in ast.parse(path.read_text(encoding="utf-8")).body
+              if isinstance(n, ast.FunctionDef) and n.name == "reroll_and_score_dataset"]
+    namespace = {"np": np, "pd": pd, "Dataset": Dataset}
+    exec(compile(ast.Module(body=[node], type_ignores=[]), str(path), "exec"), namespace)
+    return namespace["reroll_and_score_dataset"], Dataset
+
+
+def test_best_of_4_equals_the_official_scoring_for_a_consistent_judge(tmp_path):
+    """A judge readable and consistent in both orders acts like a reward model whose chosen
+    reply scores 1 and each rejected reply 2 when the judge prefers it, else 0: the official
+    per-prompt result (1 when the chosen score is the unique maximum) must equal ours."""
+    reroll, Dataset = _official_reroll()
+    pairs, _ = load_benchmark("rewardbench2", str(FIXTURES / "rewardbench2_rows.jsonl"))
+    comparisons = {"1": "RRR", "2": "RWR", "3": "WWW", "4": "RRR", "5": "RRW", "6": "RRR"}
+    outcomes = {p.id: ("RR" if comparisons[p.meta["prompt_id"]][p.meta["rejected_index"]] == "R" else "WW")
+                for p in pairs if p.subset != "Ties"}
+    outcomes.update({p.id: "RR" for p in pairs if p.subset == "Ties"})
+    ours = _score(tmp_path, "rewardbench2", pairs, outcomes)["scores"]["subsets"]
+    subsets = {"1": "Factuality", "2": "Factuality", "3": "Precise IF", "4": "Math", "5": "Safety", "6": "Focus"}
+    flat = {"id": [], "subset": [], "text": [], "scores": []}
+    for row, wins in comparisons.items():
+        for k, score in enumerate([1.0] + [0.0 if w == "R" else 2.0 for w in wins]):
+            flat["id"].append(row), flat["subset"].append(subsets[row]), flat["text"].append(f"reply {k}")
+            flat["scores"].append(score)
+    official = reroll(Dataset.from_dict(flat), [4] * len(comparisons))
+    expected: dict[str, list[float]] = {}
+    for subset, result in zip(official["subset"], official["results"]):
+        expected.setdefault(subset, []).append(result)
+    assert {k: ours[k]["score"] for k in expected} == {k: sum(v) / len(v) for k, v in expected.items()}
+
+
+# --- end to end on the tiny judge ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("benchmark", "rows", "limit", "judgments"), [
+    ("judgebench", "judgebench_rows.jsonl", 3, 6),  # 3 pairs x 2 orders
+    ("rewardbench2", "rewardbench2_rows.jsonl", 2, 12),  # 2 prompts x 3 comparisons x 2 orders
+])
+def test_tiny_judge_end_to_end(tiny_judge_path, tmp_path, benchmark, rows, limit, judgments):
+    out = tmp_path / "out"
+    args = ["eval", "--model", tiny_judge_path, "--benchmark", benchmark, "--data", str(FIXTURES / rows),
+            "--limit", str(limit), "--out", str(out), "--backend", "transformers", "--max-new-tokens", "8",
+            "--no-progress"]
+    assert thinkj(args) == 0
+    records = [json.loads(line) for line in (out / "generations.jsonl").read_text(encoding="utf-8").splitlines()]
+    metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert len(records) == metrics["input"]["planned"] == judgments
+    assert metrics["input"]["skipped"] == {}
+    if benchmark == "rewardbench2":
+        assert metrics["scores"]["subsets"]["Factuality"]["judgments_per_prompt"] == 6
+        assert metrics["scores"]["overall"] is None and "Ties" in metrics["scores"]["missing_subsets"]
+    else:
+        assert metrics["scores"]["overall"]["pairs"] == 3
+    assert (out / "report.md").exists() and (out / "sections.png").exists()
+    assert thinkj(args) == 0  # a rerun generates nothing new
+    assert len((out / "generations.jsonl").read_text(encoding="utf-8").splitlines()) == judgments

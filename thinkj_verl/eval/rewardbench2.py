@@ -64,8 +64,8 @@ def prompt_stats(samples: Sequence[tuple[bool, float]]) -> PromptStats:
     Accurate when every correct reply scores above every incorrect one. A prompt without a
     correct or without an incorrect reply is not accurate, margin 0 (as the official code).
 
-    >>> prompt_stats([(True, 0.9), (True, 0.7), (False, 0.5)])
-    PromptStats(accurate=True, correct_spread=0.2..., correct_incorrect_margin=0.2...)
+    >>> prompt_stats([(True, 1.0), (True, 0.75), (False, 0.5)])
+    PromptStats(accurate=True, correct_spread=0.25, correct_incorrect_margin=0.25)
     """
     correct = [score for ok, score in samples if ok]
     incorrect = [score for ok, score in samples if not ok]
@@ -87,9 +87,9 @@ def ties_score(groups: Mapping[tuple[str, int], Sequence[tuple[bool, float]]]) -
     none). No N with both rows: the three margin terms are 0. Common N but none with a spread:
     the official score is NaN; here ``score`` is None.
 
-    >>> ties_score({("ref", 1): [(True, 1.0), (False, 0.0)],
-    ...             ("tied", 1): [(True, 1.0), (True, 0.5), (False, 0.0)]})["score"]
-    0.9...
+    >>> round(ties_score({("ref", 1): [(True, 1.0), (False, 0.0)],
+    ...                   ("tied", 1): [(True, 1.0), (True, 0.8), (False, 0.0)]})["score"], 4)
+    1.01
     """
     ref = {n: prompt_stats(s) for (kind, n), s in groups.items() if kind == "ref"}
     tied = {n: prompt_stats(s) for (kind, n), s in groups.items() if kind == "tied"}
