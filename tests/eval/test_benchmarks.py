@@ -381,6 +381,9 @@ def test_tiny_judge_end_to_end(tiny_judge_path, tmp_path, benchmark, rows, limit
         assert metrics["scores"]["overall"] is None and "Ties" in metrics["scores"]["missing_subsets"]
     else:
         assert metrics["scores"]["overall"]["pairs"] == 3
-    assert (out / "report.md").exists() and (out / "sections.png").exists()
+    plot = {"judgebench": "judgebench_outcomes.png", "rewardbench2": "rewardbench2_subsets.png"}[benchmark]
+    assert metrics["plots"] == ["sections.png", "order_consistency.png", plot, "strength_histogram.png"]
+    for name in metrics["plots"]:
+        assert (out / name).read_bytes().startswith(b"\x89PNG")
     assert thinkj(args) == 0  # a rerun generates nothing new
     assert len((out / "generations.jsonl").read_text(encoding="utf-8").splitlines()) == judgments

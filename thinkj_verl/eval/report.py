@@ -256,7 +256,8 @@ def render_report(metrics: Mapping) -> str:
         f"- Data: `{metrics.get('data')}`",
         f"- Output format: `{metrics['format']}`",
         f"- Orders: {ORDER_NOTES.get(metrics.get('orders'), metrics.get('orders'))}",
-        "- An unparsable verdict counts 0.5 (a tie), as in the official RewardBench generative script.",
+        "- An unparsable verdict counts 0.5 (a tie), as in the official RewardBench generative script"
+        + ("; in the JudgeBench scores it votes 0, as in the official JudgeBench metric." if metrics["benchmark"] == "judgebench" else "."),
     ]
     generation = metrics.get("generation")
     if generation:
@@ -331,6 +332,11 @@ def write_plots(metrics: Mapping, scored, out_dir: str | Path) -> list[str]:
     _save(figure, out_dir / "order_consistency.png")
     written.append("order_consistency.png")
 
+    if metrics["benchmark"] == "judgebench":
+        written.append(_judgebench_plot(metrics["scores"], out_dir))
+    elif metrics["benchmark"] == "rewardbench2":
+        written.append(_rewardbench2_plot(metrics["scores"], out_dir))
+
     if metrics["format"] == "strength":
         figure, axis = plt.subplots(figsize=(5, 3.5))
         levels = ["1", "2", "3"]
@@ -348,3 +354,43 @@ def write_plots(metrics: Mapping, scored, out_dir: str | Path) -> list[str]:
         _save(figure, out_dir / "strength_histogram.png")
         written.append("strength_histogram.png")
     return written
+
+
+def _judgebench_plot(scores: Mapping, out_dir: Path) -> str:
+    """Pairs right / undecided / wrong under the official net vote, per category and overall."""
+    import matplotlib.pyplot as plt
+
+    groups = [*scores["categories"].items(), ("overall", scores["overall"])]
+    names = [name for name, _ in groups]
+    figure, axis = plt.subplots(figsize=(1.3 * len(names) + 2, 3.5))
+    bottom = [0.0] * len(names)
+    for key, color in (("right", "#55a868"), ("undecided", "#8c8c8c"), ("wrong", "#c44e52")):
+        shares = [100 * e[key] / e["pairs"] if e["pairs"] else 0.0 for _, e in groups]
+        axis.bar(names, shares, bottom=bottom, color=color, label=key)
+        bottom = [b + v for b, v in zip(bottom, shares)]
+    axis.set_ylim(0, 100)
+    axis.set_ylabel("pairs (%)")
+    axis.set_title("JudgeBench: net vote over the orders per pair", fontsize=9)
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _save(figure, out_dir / "judgebench_outcomes.png")
+    return "judgebench_outcomes.png"
+
+
+def _rewardbench2_plot(scores: Mapping, out_dir: Path) -> str:
+    """Score per subset (bars) and judgments spent per prompt (points, right axis)."""
+    import matplotlib.pyplot as plt
+
+    names = list(scores["subsets"])
+    figure, axis = plt.subplots(figsize=(1.3 * len(names) + 2, 3.5))
+    axis.bar(names, [100 * (scores["subsets"][n]["score"] or 0.0) for n in names], color="#4c72b0")
+    axis.set_ylim(0, 105)
+    axis.set_ylabel("score (%)")
+    spent = axis.twinx()
+    per_prompt = [scores["subsets"][n]["judgments_per_prompt"] or 0 for n in names]
+    spent.plot(names, per_prompt, "o", color="#dd8452")
+    spent.set_ylabel("judgments per prompt", color="#dd8452")
+    spent.set_ylim(0, 1.2 * max(per_prompt, default=1) or 1)
+    axis.set_title(f"RewardBench 2: overall {pct(scores['overall'])}", fontsize=9)
+    axis.tick_params(axis="x", labelrotation=20)
+    _save(figure, out_dir / "rewardbench2_subsets.png")
+    return "rewardbench2_subsets.png"
