@@ -302,6 +302,18 @@ def test_pairs_keep_ties_for_a_tie_aware_accuracy(tmp_path):
     assert "| Accuracy | Ties | Tie-aware |" in report and "| 75.0 | 50.0 | 60.0 |" in report
 
 
+def test_ties_judged_in_one_order_are_counted_not_scored(tmp_path):
+    rows = tmp_path / "helpsteer.jsonl"
+    _helpsteer_rows(rows)
+    pairs, _ = load_benchmark("pairs", str(rows), source="helpsteer2")
+    outcomes = {"helpsteer2:0": "R.", "helpsteer2:1": ".W", "helpsteer2:2": "R.", "helpsteer2:3": ".R",
+                "helpsteer2:4": "U."}
+    scores = _score(tmp_path, "pairs", pairs, outcomes)["scores"]
+    assert scores["accuracy"] == 0.5
+    assert scores["ties"] == {"pairs": 3, "scored": 0, "one_order_only": 3, "accuracy": None}
+    assert scores["tie_aware_accuracy"] is None
+
+
 def test_compare_puts_each_benchmark_in_its_own_table(tmp_path, capsys):
     pairs, _ = load_benchmark("judgebench", str(FIXTURES / "judgebench_rows.jsonl"))
     a, b = tmp_path / "a", tmp_path / "b"

@@ -253,7 +253,8 @@ def pair_set_scores(scored: Sequence[ScoredJudgment]) -> dict:
     Tie pairs (`is_tie`) are kept out of ``accuracy`` and reported apart: ``ties.accuracy`` is
     the mean `tie_credit` of the ties judged in both orders, and ``tie_aware_accuracy`` pools
     the labelled pairs' scores with those tie credits (the share of all pairs, ties included,
-    the judge gets right). Ties judged in one order only are counted, not scored.
+    the judge gets right). Ties judged in one order only are counted, not scored. Without
+    ties in the input there are no ``ties`` and ``tie_aware_accuracy`` keys.
     """
     labelled = [s for s in scored if not is_tie(s)]
     scores = pair_scores(labelled)
@@ -265,10 +266,15 @@ def pair_set_scores(scored: Sequence[ScoredJudgment]) -> dict:
     for s in scored:
         if is_tie(s):
             tie_orders[s.pair_id][s.order] = s
-    credits = [c for c in (tie_credit(o) for o in tie_orders.values()) if c is not None]
-    return {
+    result = {
         "accuracy": _mean(scores.values()),
         "subsets": {name: {"accuracy": fmean(v), "pairs": len(v)} for name, v in sorted(by_subset.items())},
+    }
+    if not tie_orders:
+        return result
+    credits = [c for c in (tie_credit(o) for o in tie_orders.values()) if c is not None]
+    return {
+        **result,
         "ties": {
             "pairs": len(tie_orders),
             "scored": len(credits),
