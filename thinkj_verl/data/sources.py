@@ -394,11 +394,15 @@ def convert_rewardbench2(row: Mapping, index: int, options: Mapping) -> list[Pai
     conversation = _prompt_messages(_text(row, "prompt"))
     common = {"source": "rewardbench2", "conversation": conversation, "better": "a", "subset": subset}
     if subset != RB2_TIES:
-        # Best-of-4: chosen[0] must beat every rejected reply, one comparison each.
+        # Best-of-4: chosen[0] must beat every rejected reply, one comparison each. A further
+        # chosen reply is not compared, as the official generative script shows only
+        # texts_chosen[0]; meta says how many were left out.
         return [
             _make_pair(
                 id=f"rewardbench2:{row_id}:0-{j}", response_a=chosen[0], response_b=reply,
-                meta={"prompt_id": row_id, "rejected_index": j, "comparisons": len(rejected)}, **common,
+                meta={"prompt_id": row_id, "rejected_index": j, "comparisons": len(rejected),
+                      **({"chosen_not_compared": len(chosen) - 1} if len(chosen) > 1 else {})},
+                **common,
             )
             for j, reply in enumerate(rejected)
         ]

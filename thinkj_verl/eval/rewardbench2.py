@@ -87,6 +87,10 @@ def ties_score(groups: Mapping[tuple[str, int], Sequence[tuple[bool, float]]]) -
     none). No N with both rows: the three margin terms are 0. Common N but none with a spread:
     the official score is NaN; here ``score`` is None.
 
+    The later ``process_single_model`` on reward-bench's main branch differs only at the edges:
+    it keeps a spread of 0 in the margin mean (tanh(+-inf) = +-1, or 0 for 0/0), and gives NaN
+    when no N has both rows.
+
     >>> round(ties_score({("ref", 1): [(True, 1.0), (False, 0.0)],
     ...                   ("tied", 1): [(True, 1.0), (True, 0.8), (False, 0.0)]})["score"], 4)
     1.01
