@@ -206,6 +206,8 @@ def score_and_report(generations_path: Path, out_dir: Path, info: dict, *, requi
     if not records:
         raise EvalError(f"{generations_path} holds no judgments to score")
     scored = score_records(records, info["format"], require_think=require_think, progress=progress)
+    # Tie pairs have no better response: pair_set_scores alone scores them.
+    labelled = [s for s in scored if not m.is_tie(s)]
     benchmark = info["benchmark"]
     if benchmark == "rewardbench":
         scores = m.rewardbench_scores(scored)
@@ -225,11 +227,10 @@ def score_and_report(generations_path: Path, out_dir: Path, info: dict, *, requi
         "generations_file": str(generations_path),
         "generations": {"judgments": len(records), "lines_not_used": dict(skipped_lines)},
         "scores": scores,
-        # Tie pairs have no better response: they are scored by pair_set_scores alone.
-        "diagnostics": m.diagnostics([s for s in scored if not m.is_tie(s)]),
+        "diagnostics": m.diagnostics(labelled),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    metrics["plots"] = write_plots(metrics, scored, out_dir)
+    metrics["plots"] = write_plots(metrics, labelled, out_dir)
     write_json(out_dir / "metrics.json", metrics)
     write_text(out_dir / "report.md", render_report(metrics))
     return metrics
