@@ -12,6 +12,10 @@ over pairs.
   rejected one's (concise, detailed plain, detailed markdown); hard = mean of the upper
   triangle (plainer chosen vs fancier rejected), normal = the diagonal, easy = the lower
   triangle; overall = mean over domains.
+- Any pair set: accuracy over the labelled pairs; ties kept in the input (``meta["tie"]``) are
+  scored apart (`tie_credit`) into a tie accuracy and a tie-aware accuracy.
+- JudgeBench and RewardBench 2 have their own modules (`thinkj_verl.eval.judgebench`,
+  `thinkj_verl.eval.rewardbench2`).
 - Every benchmark: accuracy per order, pair accuracy (right in both orders), agreement between
   orders, parse failures by reason, position bias, strength histogram and calibration against
   labeled strength, thinking length.
