@@ -370,7 +370,8 @@ def convert_judgebench(row: Mapping, index: int, options: Mapping) -> Pair:
         response_b=_text(row, "response_B"),
         better=JUDGEBENCH_LABELS[label],
         subset=judgebench_category(source),
-        meta={"source": source, "original_id": str(row.get("original_id")), "response_model": row.get("response_model")},
+        meta={"source": source, "original_id": str(row.get("original_id")),
+              "response_model": row.get("response_model")},
     )
 
 

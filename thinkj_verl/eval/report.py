@@ -257,7 +257,8 @@ def render_report(metrics: Mapping) -> str:
         f"- Output format: `{metrics['format']}`",
         f"- Orders: {ORDER_NOTES.get(metrics.get('orders'), metrics.get('orders'))}",
         "- An unparsable verdict counts 0.5 (a tie), as in the official RewardBench generative script"
-        + ("; in the JudgeBench scores it votes 0, as in the official JudgeBench metric." if metrics["benchmark"] == "judgebench" else "."),
+        + ("; in the JudgeBench scores it votes 0, as in the official JudgeBench metric."
+           if metrics["benchmark"] == "judgebench" else "."),
     ]
     generation = metrics.get("generation")
     if generation:

@@ -255,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="local file or hub id (default: allenai/reward-bench, THU-KEG/RM-Bench, ScalerLab/JudgeBench, "
         "allenai/reward-bench-2 for their benchmarks)",
     )
-    parser.add_argument("--split", help="hub split (default: gpt for judgebench, test for rewardbench2, filtered for rewardbench)")
+    parser.add_argument(
+        "--split", help="hub split (default: gpt for judgebench, test for rewardbench2, filtered for rewardbench)"
+    )
     parser.add_argument("--source", help="pairs only: convert --data with this source of `thinkj prepare`")
     parser.add_argument(
         "--judge-mode", choices=JUDGE_MODES, default="pairwise",
