@@ -12,6 +12,8 @@ MODULES = [
     "thinkj_verl.eval.store",
     "thinkj_verl.eval.scoring",
     "thinkj_verl.eval.metrics",
+    "thinkj_verl.eval.judgebench",
+    "thinkj_verl.eval.rewardbench2",
     "thinkj_verl.eval.report",
     "thinkj_verl.eval.compare",
     "thinkj_verl.eval.run",

@@ -26,6 +26,17 @@ Sources (the row schema each one reads):
   each: concise, detailed plain, detailed markdown), ``domain``. Each row gives the 3 x 3 = 9
   pairs chosen[i] vs rejected[j], with ``meta = {"item_id", "chosen_style": i,
   "rejected_style": j}``.
+- ``judgebench``: JudgeBench (``ScalerLab/JudgeBench``, splits ``gpt`` and ``claude``):
+  ``pair_id``, ``original_id``, ``source`` (e.g. ``mmlu-pro-law``, ``livebench-math``),
+  ``question``, ``response_model``, ``response_A``, ``response_B``, ``label`` (``A>B`` or
+  ``B>A``). response_A becomes response_a; the subset is the category the official
+  ``run_judge.py`` groups by (`judgebench_category`).
+- ``rewardbench2``: RewardBench 2 (``allenai/reward-bench-2``, split ``test``): ``id``,
+  ``prompt``, ``chosen`` and ``rejected`` (lists of replies), ``num_correct``, ``subset``. A
+  best-of-4 row (Factuality, Precise IF, Math, Safety, Focus) gives one pair per rejected
+  reply, ``chosen[0]`` vs ``rejected[j]``; a Ties row (id ``ref:N`` or ``tied:N``) gives one
+  pair per (correct, incorrect) reply, correct vs incorrect (``thinkj_verl.eval.rewardbench2``).
+  A row gives all its pairs or none.
 - ``local``: any file with prompt / chosen / rejected columns; ``columns={"prompt": "question",
   ...}`` maps other names (keys: prompt, chosen, rejected, id, subset). A prompt may be a string
   or a message list; chosen / rejected may be strings or message lists ending in the reply.
@@ -133,6 +144,20 @@ def _prompt_messages(value, what: str = "prompt") -> list[dict]:
     return _messages(value, what)
 
 
+# A tie kept with ``keep_ties``: a pair has to name a better side, so a tie is stored as
+# better "a" marked ``meta["tie"]``; only `thinkj_verl.eval.metrics.tie_scores` reads it, and
+# every accuracy leaves tie pairs out.
+TIE_KEY = "tie"
+def _tie_fields() -> dict:
+    return {"better": "a", "strength": None, "meta": {TIE_KEY: True}}
+
+
+def is_tie(pair_or_meta) -> bool:
+    """True for a tie kept with ``keep_ties`` (a pair, or its ``meta`` dict)."""
+    meta = pair_or_meta if isinstance(pair_or_meta, Mapping) else pair_or_meta.meta
+    return bool(meta.get(TIE_KEY))
+
+
 # ---------------------------------------------------------------------------------------------
 # Converters: (row, index, options) -> Pair, raising Skip
 
@@ -161,7 +186,7 @@ def convert_helpsteer2(row: Mapping, index: int, options: Mapping) -> Pair:
     if isinstance(strength, bool) or not isinstance(strength, (int, float)) or int(strength) != strength:
         raise Skip(MALFORMED, f"preference_strength {strength!r} is not an integer")
     strength = int(strength)
-    if strength == 0:
+    if strength == 0 and not options.get("keep_ties"):
         raise Skip(TIE)
     if abs(strength) > 3:
         raise Skip(MALFORMED, f"preference_strength {strength} is outside -3..3")
@@ -171,8 +196,7 @@ def convert_helpsteer2(row: Mapping, index: int, options: Mapping) -> Pair:
         conversation=_helpsteer_conversation(_text(row, "prompt")),
         response_a=_text(row, "response_1"),
         response_b=_text(row, "response_2"),
-        better="a" if strength < 0 else "b",
-        strength=abs(strength),
+        **(_tie_fields() if strength == 0 else {"better": "a" if strength < 0 else "b", "strength": abs(strength)}),
         subset=row.get("split"),
     )
 
@@ -227,7 +251,16 @@ def convert_thinkj_release(row: Mapping, index: int, options: Mapping) -> Pair:
         raise Skip(MALFORMED, f"better {better!r} is not 1, 2 or a signed strength")
     strength = None
     if better == 0:
-        raise Skip(TIE)
+        if not options.get("keep_ties"):
+            raise Skip(TIE)
+        return _make_pair(
+            id=f"thinkj_release:{row.get('id', index)}",
+            source="thinkj_release",
+            conversation=_prompt_messages(_text(row, "instruction"), "instruction"),
+            response_a=_text(row, "response1"),
+            response_b=_text(row, "response2"),
+            **_tie_fields(),
+        )
     if options.get("better_encoding") == "choice":
         if better not in (1, 2):
             raise Skip(MALFORMED, f"better {better} is not 1 or 2")
@@ -299,6 +332,100 @@ def convert_rmbench(row: Mapping, index: int, options: Mapping) -> list[Pair]:
     ]
 
 
+# JudgeBench source prefix -> category, in the order of the official run_judge.py report.
+JUDGEBENCH_CATEGORIES = (
+    ("mmlu-pro", "knowledge"),
+    ("livebench-reasoning", "reasoning"),
+    ("livebench-math", "math"),
+    ("livecodebench", "coding"),
+)
+JUDGEBENCH_LABELS = {"A>B": "a", "B>A": "b"}
+
+
+def judgebench_category(source: str) -> str:
+    """The JudgeBench category of a ``source`` value, by prefix as the official report groups them.
+
+    A source outside the four prefixes keeps its own name (it still counts in the overall score).
+
+    >>> judgebench_category("mmlu-pro-computer science"), judgebench_category("livecodebench")
+    ('knowledge', 'coding')
+    """
+    for prefix, category in JUDGEBENCH_CATEGORIES:
+        if source.startswith(prefix):
+            return category
+    return source
+
+
+def convert_judgebench(row: Mapping, index: int, options: Mapping) -> Pair:
+    label = row.get("label")
+    if label not in JUDGEBENCH_LABELS:
+        raise Skip(MALFORMED, f"label {label!r} is not 'A>B' or 'B>A'")
+    source = _text(row, "source")
+    pair_id = row.get("pair_id")
+    return _make_pair(
+        id=f"judgebench:{pair_id if pair_id is not None else index}",
+        source="judgebench",
+        conversation=_prompt_messages(_text(row, "question"), "question"),
+        response_a=_text(row, "response_A"),
+        response_b=_text(row, "response_B"),
+        better=JUDGEBENCH_LABELS[label],
+        subset=judgebench_category(source),
+        meta={"source": source, "original_id": str(row.get("original_id")),
+              "response_model": row.get("response_model")},
+    )
+
+
+RB2_TIES = "Ties"
+
+
+def _replies(row: Mapping, key: str) -> list[str]:
+    value = row.get(key)
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise Skip(MALFORMED, f"{key!r} must be a list of replies")
+    value = list(value)
+    if not value or not all(isinstance(v, str) for v in value):
+        raise Skip(MALFORMED, f"{key!r} must be a non-empty list of texts")
+    return value
+
+
+def convert_rewardbench2(row: Mapping, index: int, options: Mapping) -> list[Pair]:
+    chosen, rejected = _replies(row, "chosen"), _replies(row, "rejected")
+    subset = _text(row, "subset")
+    row_id = str(row.get("id", index))
+    conversation = _prompt_messages(_text(row, "prompt"))
+    common = {"source": "rewardbench2", "conversation": conversation, "better": "a", "subset": subset}
+    if subset != RB2_TIES:
+        # Best-of-4: chosen[0] must beat every rejected reply, one comparison each. A further
+        # chosen reply is not compared, as the official generative script shows only
+        # texts_chosen[0]; meta says how many were left out.
+        return [
+            _make_pair(
+                id=f"rewardbench2:{row_id}:0-{j}", response_a=chosen[0], response_b=reply,
+                meta={"prompt_id": row_id, "rejected_index": j, "comparisons": len(rejected),
+                      **({"chosen_not_compared": len(chosen) - 1} if len(chosen) > 1 else {})},
+                **common,
+            )
+            for j, reply in enumerate(rejected)
+        ]
+    num_correct = row.get("num_correct")
+    if num_correct is not None and num_correct != len(chosen):
+        raise Skip(MALFORMED, f"num_correct {num_correct} but {len(chosen)} chosen replies")
+    kind, _, number = row_id.partition(":")
+    if kind not in ("ref", "tied") or not number.isdigit():
+        raise Skip(MALFORMED, f"Ties id {row_id!r} is not 'ref:N' or 'tied:N'")
+    # Ties: every correct reply against every incorrect one; the reply scores come from these.
+    return [
+        _make_pair(
+            id=f"rewardbench2:{row_id}:{i}-{j}", response_a=good, response_b=bad,
+            meta={"prompt_id": row_id, "correct_index": i, "incorrect_index": j,
+                  "num_correct": len(chosen), "num_incorrect": len(rejected)},
+            **common,
+        )
+        for i, good in enumerate(chosen)
+        for j, bad in enumerate(rejected)
+    ]
+
+
 LOCAL_KEYS = ("prompt", "chosen", "rejected", "id", "subset")
 
 
@@ -340,6 +467,8 @@ SOURCES: dict[str, tuple[Callable, tuple[str, ...], str]] = {
     "thinkj_release": (convert_thinkj_release, ("instruction", "response1", "response2", "better"), "train"),
     "rewardbench": (convert_rewardbench, ("prompt", "chosen", "rejected"), "filtered"),
     "rmbench": (convert_rmbench, ("prompt", "chosen", "rejected"), "train"),
+    "judgebench": (convert_judgebench, ("question", "response_A", "response_B", "label", "source"), "gpt"),
+    "rewardbench2": (convert_rewardbench2, ("prompt", "chosen", "rejected", "subset"), "test"),
     "local": (convert_local, (), "train"),
 }
 
@@ -383,7 +512,8 @@ def load_pairs(source: str, input, **options) -> tuple[list[Pair], Counter]:
     (a) / (b); ``"strength"`` reads a signed strength -3..3, 0 a tie; ``"auto"``, the default,
     picks ``choice`` when every value in the input is 0, 1 or 2, else ``strength``;
     0 is a tie either way),
-    ``limit`` (stop after this many rows).
+    ``limit`` (stop after this many rows), ``keep_ties`` (helpsteer2, thinkj_release: keep a
+    tie as a pair with ``meta["tie"] = True`` instead of skipping it; see `is_tie`).
 
     Returns ``(pairs, skipped)``; ``skipped`` counts rows left out, by reason.
     """

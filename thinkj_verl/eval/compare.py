@@ -1,7 +1,9 @@
 """``thinkj eval compare DIR1 DIR2 ...``: several evaluations side by side, with differences.
 
 One table per benchmark: a row per run with the headline numbers in the paper's column order
-(RewardBench: Chat, Chat Hard, Safety, Reasoning, Overall), then the order-consistency numbers
+(RewardBench: Chat, Chat Hard, Safety, Reasoning, Overall; JudgeBench: Knowledge, Reasoning,
+Math, Coding, Overall; RewardBench 2: Factuality, Precise IF, Math, Safety, Focus, Ties,
+Overall), then the order-consistency numbers
 (pair accuracy, agreement, parse failures). Every run after the first shows its difference to
 the first in points, e.g. ``91.2 (+3.4)``: list the baseline first (direct prompt, then SFT,
 then Think-J, as in the paper's Table 3).
@@ -49,10 +51,11 @@ def compare_table(runs: Sequence[tuple[str, Mapping]]) -> str:
     for benchmark in benchmarks:
         group = [(name, m) for name, m in runs if m["benchmark"] == benchmark]
         rows = [{**headline(m), **consistency_row(m)} for _, m in group]
-        columns = list(rows[0])
+        # Every column any run has (a pair set with ties has two more), in first-seen order.
+        columns = list(dict.fromkeys(c for row in rows for c in row))
         lines = [f"### {benchmark}", "", "| Run | " + " | ".join(columns) + " |", "|" + "---|" * (len(columns) + 1)]
         for k, ((name, _), row) in enumerate(zip(group, rows)):
-            cells = [_cell(row[c], rows[0][c], k == 0) for c in columns]
+            cells = [_cell(row.get(c), rows[0].get(c), k == 0) for c in columns]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

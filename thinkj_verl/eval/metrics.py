@@ -12,6 +12,10 @@ over pairs.
   rejected one's (concise, detailed plain, detailed markdown); hard = mean of the upper
   triangle (plainer chosen vs fancier rejected), normal = the diagonal, easy = the lower
   triangle; overall = mean over domains.
+- Any pair set: accuracy over the labelled pairs; ties kept in the input (``meta["tie"]``) are
+  scored apart (`tie_credit`) into a tie accuracy and a tie-aware accuracy.
+- JudgeBench and RewardBench 2 have their own modules (`thinkj_verl.eval.judgebench`,
+  `thinkj_verl.eval.rewardbench2`).
 - Every benchmark: accuracy per order, pair accuracy (right in both orders), agreement between
   orders, parse failures by reason, position bias, strength histogram and calibration against
   labeled strength, thinking length.
@@ -26,7 +30,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from statistics import fmean
 
-from thinkj_verl.eval.scoring import ScoredJudgment
+from thinkj_verl.eval.scoring import UNPARSABLE_CREDIT, ScoredJudgment
 
 # Official reward-bench example counts per subset, grouped by section (paper column order).
 REWARDBENCH_SECTIONS: dict[str, dict[str, int]] = {
@@ -217,16 +221,71 @@ def rmbench_scores(scored: Sequence[ScoredJudgment]) -> dict:
 # --- any pair set ----------------------------------------------------------------------------
 
 
+def is_tie(scored: ScoredJudgment) -> bool:
+    """A judgment of a tie pair (kept by ``--benchmark pairs``; ``meta["tie"]``)."""
+    return bool(scored.meta.get("tie"))
+
+
+def tie_credit(orders: Mapping[str, ScoredJudgment]) -> float | None:
+    """Credit of a tie pair judged in both orders: did the judge show no net preference?
+
+    1 when its two verdicts pick different responses (each order's verdict names the same
+    position, so neither response wins over the two orders), 0 when both pick the same
+    response, 0.5 when either verdict is unreadable. None with one order: a single verdict
+    always prefers one side.
+
+    >>> from thinkj_verl.eval.scoring import score_record
+    >>> def judged(order, verdict):
+    ...     return score_record({"pair_id": "t", "order": order, "label": {"better": "a"},
+    ...                          "text": f"Therefore, Response ({verdict}) is better."}, "binary")
+    >>> tie_credit({"ab": judged("ab", "a"), "ba": judged("ba", "a")})
+    1.0
+    >>> tie_credit({"ab": judged("ab", "a"), "ba": judged("ba", "b")})
+    0.0
+    """
+    if set(orders) != {"ab", "ba"}:
+        return None
+    ab, ba = orders["ab"], orders["ba"]
+    if not (ab.parsed and ba.parsed):
+        return UNPARSABLE_CREDIT
+    return 1.0 if ab.judgment.verdict == ba.judgment.verdict else 0.0
+
+
 def pair_set_scores(scored: Sequence[ScoredJudgment]) -> dict:
-    """Accuracy over all pairs and per subset (pairs without a subset under ``"(none)"``)."""
-    scores = pair_scores(scored)
-    first = _first_by_pair(scored)
+    """Accuracy over the labelled pairs and per subset (no subset: ``"(none)"``), and the ties.
+
+    Tie pairs (`is_tie`) are kept out of ``accuracy`` and reported apart: ``ties.accuracy`` is
+    the mean `tie_credit` of the ties judged in both orders, and ``tie_aware_accuracy`` pools
+    the labelled pairs' scores with those tie credits (the share of all pairs, ties included,
+    the judge gets right). Ties judged in one order only are counted, not scored. Without
+    ties in the input there are no ``ties`` and ``tie_aware_accuracy`` keys.
+    """
+    labelled = [s for s in scored if not is_tie(s)]
+    scores = pair_scores(labelled)
+    first = _first_by_pair(labelled)
     by_subset: dict[str, list[float]] = defaultdict(list)
     for pair_id, score in scores.items():
         by_subset[first[pair_id].subset or "(none)"].append(score)
-    return {
+    tie_orders: dict[str, dict[str, ScoredJudgment]] = defaultdict(dict)
+    for s in scored:
+        if is_tie(s):
+            tie_orders[s.pair_id][s.order] = s
+    result = {
         "accuracy": _mean(scores.values()),
         "subsets": {name: {"accuracy": fmean(v), "pairs": len(v)} for name, v in sorted(by_subset.items())},
+    }
+    if not tie_orders:
+        return result
+    credits = [c for c in (tie_credit(o) for o in tie_orders.values()) if c is not None]
+    return {
+        **result,
+        "ties": {
+            "pairs": len(tie_orders),
+            "scored": len(credits),
+            "one_order_only": len(tie_orders) - len(credits),
+            "accuracy": _mean(credits),
+        },
+        "tie_aware_accuracy": _mean([*scores.values(), *credits]) if credits else None,
     }
 
 

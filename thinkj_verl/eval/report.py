@@ -4,7 +4,10 @@ Every file is written to a temporary file beside its target and moved into place
 reader never sees half a report. Plots use matplotlib's Agg backend (no display needed).
 
 Columns follow the papers: RewardBench ``Chat | Chat Hard | Safety | Reasoning | Overall``;
-RM-Bench ``Chat | Math | Code | Safety | Easy | Normal | Hard | Avg``. Numbers in the report
+RM-Bench ``Chat | Math | Code | Safety | Easy | Normal | Hard | Avg``; JudgeBench
+``Knowledge | Reasoning | Math | Coding | Overall``; RewardBench 2 ``Factuality | Precise IF |
+Math | Safety | Focus | Ties | Overall``; a pair set ``Accuracy`` (and, with ties in the input,
+``Ties | Tie-aware``). Numbers in the report
 are percentages with one decimal, as in the papers; ``metrics.json`` keeps fractions.
 """
 
@@ -15,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from thinkj_verl.data.pairs import atomic_path
+from thinkj_verl.eval import judgebench, rewardbench2
 from thinkj_verl.eval.metrics import (
     REWARDBENCH_SECTIONS,
     RMBENCH_DOMAINS,
@@ -67,7 +71,14 @@ def headline(metrics: Mapping) -> dict[str, float | None]:
         row.update({level.capitalize(): scores["overall"][level] for level in RMBENCH_LEVELS})
         row["Avg"] = scores["overall"]["average"]
         return row
-    return {"Accuracy": scores["accuracy"]}
+    if metrics["benchmark"] == "judgebench":
+        return judgebench.headline(scores)
+    if metrics["benchmark"] == "rewardbench2":
+        return rewardbench2.headline(scores)
+    row = {"Accuracy": scores["accuracy"]}
+    if (scores.get("ties") or {}).get("pairs"):
+        row.update({"Ties": scores["ties"]["accuracy"], "Tie-aware": scores["tie_aware_accuracy"]})
+    return row
 
 
 def consistency_row(metrics: Mapping) -> dict[str, float | None]:
@@ -122,9 +133,76 @@ def _benchmark_section(metrics: Mapping) -> list[str]:
         for domain, d in scores["domains"].items():
             rows = [[f"{domain} {i}", *(pct(v) for v in row)] for i, row in enumerate(d["matrix"])]
             out += [_table(["chosen \\ rejected", "0", "1", "2"], rows), ""]
+    elif metrics["benchmark"] == "judgebench":
+        out += _judgebench_lines(scores)
+    elif metrics["benchmark"] == "rewardbench2":
+        out += _rewardbench2_lines(scores)
     else:
         rows = [[name, str(e["pairs"]), pct(e["accuracy"])] for name, e in scores["subsets"].items()]
         out += ["### Subsets", "", _table(["Subset", "Pairs", "Accuracy"], rows), ""]
+        ties = scores.get("ties") or {}
+        if ties.get("pairs"):
+            out += [
+                "### Ties",
+                "",
+                f"{ties['pairs']} tie pairs kept out of the accuracy above; {ties['scored']} judged in both orders "
+                f"({ties['one_order_only']} in one order only, not scored). A tie is handled right when the two "
+                "verdicts pick different responses (no net preference), wrong when both pick the same one, "
+                f"0.5 when either is unreadable: tie accuracy {pct(ties['accuracy'])}. Tie-aware accuracy "
+                f"(labelled pairs and scored ties pooled): {pct(scores['tie_aware_accuracy'])}.",
+                "",
+            ]
+    return out
+
+
+def _judgebench_lines(scores: Mapping) -> list[str]:
+    rows = [
+        [name, str(e["pairs"]), str(e["right"]), str(e["wrong"]), str(e["undecided"]), pct(e["accuracy"])]
+        for name, e in [*scores["categories"].items(), ("overall", scores["overall"])]
+    ]
+    out = [
+        "### Categories",
+        "",
+        "Official JudgeBench rule: each judgment votes +1 right, -1 wrong, 0 unreadable; a pair is right "
+        "when its net vote over the orders is positive (right + unreadable is right; right + wrong is "
+        "undecided). Overall is pooled over pairs.",
+        "",
+        _table(["Category", "Pairs", "Right", "Wrong", "Undecided", "Accuracy"], rows),
+        "",
+    ]
+    if scores["missing_categories"]:
+        out += [f"Categories not in the data: {', '.join(scores['missing_categories'])}.", ""]
+    return out
+
+
+def _rewardbench2_lines(scores: Mapping) -> list[str]:
+    rows = []
+    for name, e in scores["subsets"].items():
+        rows.append([
+            name, str(e["prompts"]), str(e["incomplete_prompts"]), _num(e["judgments_per_prompt"]),
+            pct(e["score"]), pct(e.get("strict_accuracy")),
+        ])
+    out = [
+        "### Subsets",
+        "",
+        "Best-of-4 subsets: right when the chosen reply beats all three rejected ones (3 comparisons per "
+        "prompt; the score multiplies each comparison's credit, averaged over its orders). Ties: the "
+        "official weighted score (rewardbench 0.1.4) on reply scores = mean credit against the other "
+        "class. Overall: unweighted mean of the six subsets.",
+        "",
+        _table(["Subset", "Prompts", "Incomplete", "Judgments / prompt", "Score", "Strict"], rows),
+        "",
+        f"Judgments per prompt, all subsets: {_num(scores['judgments_per_prompt'])}.",
+        "",
+    ]
+    ties = scores["subsets"].get(rewardbench2.TIES)
+    if ties and ties.get("score") is not None:
+        parts = [(k, ties[k]) for k in rewardbench2.TIES_WEIGHTS]
+        out += ["### Ties components", "",
+                _table(["Component", "Weight", "Value"],
+                       [[k, f"{rewardbench2.TIES_WEIGHTS[k]:.2f}", f"{v:.4f}"] for k, v in parts]), ""]
+    if scores["missing_subsets"]:
+        out += [f"Subsets without a score: {', '.join(scores['missing_subsets'])}; no overall without all six.", ""]
     return out
 
 
@@ -178,7 +256,9 @@ def render_report(metrics: Mapping) -> str:
         f"- Data: `{metrics.get('data')}`",
         f"- Output format: `{metrics['format']}`",
         f"- Orders: {ORDER_NOTES.get(metrics.get('orders'), metrics.get('orders'))}",
-        "- An unparsable verdict counts 0.5 (a tie), as in the official RewardBench generative script.",
+        "- An unparsable verdict counts 0.5 (a tie), as in the official RewardBench generative script"
+        + ("; in the JudgeBench scores it votes 0, as in the official JudgeBench metric."
+           if metrics["benchmark"] == "judgebench" else "."),
     ]
     generation = metrics.get("generation")
     if generation:
@@ -253,6 +333,11 @@ def write_plots(metrics: Mapping, scored, out_dir: str | Path) -> list[str]:
     _save(figure, out_dir / "order_consistency.png")
     written.append("order_consistency.png")
 
+    if metrics["benchmark"] == "judgebench":
+        written.append(_judgebench_plot(metrics["scores"], out_dir))
+    elif metrics["benchmark"] == "rewardbench2":
+        written.append(_rewardbench2_plot(metrics["scores"], out_dir))
+
     if metrics["format"] == "strength":
         figure, axis = plt.subplots(figsize=(5, 3.5))
         levels = ["1", "2", "3"]
@@ -270,3 +355,43 @@ def write_plots(metrics: Mapping, scored, out_dir: str | Path) -> list[str]:
         _save(figure, out_dir / "strength_histogram.png")
         written.append("strength_histogram.png")
     return written
+
+
+def _judgebench_plot(scores: Mapping, out_dir: Path) -> str:
+    """Pairs right / undecided / wrong under the official net vote, per category and overall."""
+    import matplotlib.pyplot as plt
+
+    groups = [*scores["categories"].items(), ("overall", scores["overall"])]
+    names = [name for name, _ in groups]
+    figure, axis = plt.subplots(figsize=(1.3 * len(names) + 2, 3.5))
+    bottom = [0.0] * len(names)
+    for key, color in (("right", "#55a868"), ("undecided", "#8c8c8c"), ("wrong", "#c44e52")):
+        shares = [100 * e[key] / e["pairs"] if e["pairs"] else 0.0 for _, e in groups]
+        axis.bar(names, shares, bottom=bottom, color=color, label=key)
+        bottom = [b + v for b, v in zip(bottom, shares)]
+    axis.set_ylim(0, 100)
+    axis.set_ylabel("pairs (%)")
+    axis.set_title("JudgeBench: net vote over the orders per pair", fontsize=9)
+    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _save(figure, out_dir / "judgebench_outcomes.png")
+    return "judgebench_outcomes.png"
+
+
+def _rewardbench2_plot(scores: Mapping, out_dir: Path) -> str:
+    """Score per subset (bars) and judgments spent per prompt (points, right axis)."""
+    import matplotlib.pyplot as plt
+
+    names = list(scores["subsets"])
+    figure, axis = plt.subplots(figsize=(1.3 * len(names) + 2, 3.5))
+    axis.bar(names, [100 * (scores["subsets"][n]["score"] or 0.0) for n in names], color="#4c72b0")
+    axis.set_ylim(0, 105)
+    axis.set_ylabel("score (%)")
+    spent = axis.twinx()
+    per_prompt = [scores["subsets"][n]["judgments_per_prompt"] or 0 for n in names]
+    spent.plot(names, per_prompt, "o", color="#dd8452")
+    spent.set_ylabel("judgments per prompt", color="#dd8452")
+    spent.set_ylim(0, 1.2 * max(per_prompt, default=1) or 1)
+    axis.set_title(f"RewardBench 2: overall {pct(scores['overall'])}", fontsize=9)
+    axis.tick_params(axis="x", labelrotation=20)
+    _save(figure, out_dir / "rewardbench2_subsets.png")
+    return "rewardbench2_subsets.png"

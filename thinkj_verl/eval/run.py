@@ -28,31 +28,39 @@ from thinkj_verl.generation import BACKENDS
 BENCHMARKS: dict[str, tuple[str | None, str | None]] = {
     "rewardbench": ("rewardbench", "allenai/reward-bench"),
     "rmbench": ("rmbench", "THU-KEG/RM-Bench"),
+    "judgebench": ("judgebench", "ScalerLab/JudgeBench"),
+    "rewardbench2": ("rewardbench2", "allenai/reward-bench-2"),
     "pairs": (None, None),
 }
+JUDGE_MODES = ("pairwise", "pointwise")
 ORDER_CHOICES = ("both", "random")
 GENERATIONS = "generations.jsonl"
 RUN_FILE = "run.json"
 # Settings that change what is generated: a resumed run must match them all.
-RUN_IDENTITY = ("model", "benchmark", "data", "source", "format", "orders", "seed", "backend", "max_new_tokens", "temperature")
+RUN_IDENTITY = ("model", "benchmark", "data", "split", "source", "format", "orders", "seed", "backend", "max_new_tokens", "temperature")
 
 
 class EvalError(ValueError):
     """A request ``thinkj eval`` cannot carry out; the message says what to do."""
 
 
-def load_benchmark(benchmark: str, data: str | None, *, source: str | None = None, limit: int | None = None):
+def load_benchmark(benchmark: str, data: str | None, *, source: str | None = None, limit: int | None = None,
+                   split: str | None = None):
     """The benchmark's canonical pairs and the Counter of rows skipped while loading.
 
     ``pairs`` reads a canonical pair file, or converts any file or hub id with ``source``
-    (a converter name of `thinkj_verl.data.sources`).
+    (a converter name of `thinkj_verl.data.sources`); ties are kept there (``meta["tie"]``)
+    for the tie-aware accuracy. ``split``: the hub split (default: the converter's, e.g.
+    ``gpt`` for JudgeBench, ``test`` for RewardBench 2).
     """
     from thinkj_verl.data.pairs import read_pairs
     from thinkj_verl.data.sources import load_pairs
 
     converter, default_data = BENCHMARKS[benchmark]
     data = data or default_data
+    options = {"limit": limit, "split": split}
     if benchmark == "pairs":
+        options["keep_ties"] = True
         if source:
             converter = source
         elif data and Path(data).exists():
@@ -65,8 +73,8 @@ def load_benchmark(benchmark: str, data: str | None, *, source: str | None = Non
             )
     if data is None:
         raise EvalError(f"--benchmark {benchmark} needs --data")
-    # A row limit: an RM-Bench row (item) gives its nine style pairs.
-    return load_pairs(converter, data, **({"limit": limit} if limit is not None else {}))
+    # A row limit: an RM-Bench row (item) gives its nine style pairs, a RewardBench 2 row its comparisons.
+    return load_pairs(converter, data, **{k: v for k, v in options.items() if v is not None})
 
 
 def plan_orders(pair_ids: list[str], orders: str, seed: int) -> list[tuple[str, str]]:
@@ -188,6 +196,7 @@ def generate_judgments(pairs, settings: dict, out_dir: Path, *, progress: bool =
 def score_and_report(generations_path: Path, out_dir: Path, info: dict, *, require_think: bool = False,
                      progress: bool = True) -> dict:
     """Score ``generations_path`` and write ``metrics.json``, ``report.md`` and the plots."""
+    from thinkj_verl.eval import judgebench, rewardbench2
     from thinkj_verl.eval import metrics as m
     from thinkj_verl.eval.report import render_report, write_json, write_plots, write_text
     from thinkj_verl.eval.scoring import score_records
@@ -197,11 +206,17 @@ def score_and_report(generations_path: Path, out_dir: Path, info: dict, *, requi
     if not records:
         raise EvalError(f"{generations_path} holds no judgments to score")
     scored = score_records(records, info["format"], require_think=require_think, progress=progress)
+    # Tie pairs have no better response: pair_set_scores alone scores them.
+    labelled = [s for s in scored if not m.is_tie(s)]
     benchmark = info["benchmark"]
     if benchmark == "rewardbench":
         scores = m.rewardbench_scores(scored)
     elif benchmark == "rmbench":
         scores = m.rmbench_scores(scored)
+    elif benchmark == "judgebench":
+        scores = judgebench.judgebench_scores(scored)
+    elif benchmark == "rewardbench2":
+        scores = rewardbench2.rewardbench2_scores(scored)
     else:
         scores = m.pair_set_scores(scored)
     metrics = {
@@ -212,10 +227,10 @@ def score_and_report(generations_path: Path, out_dir: Path, info: dict, *, requi
         "generations_file": str(generations_path),
         "generations": {"judgments": len(records), "lines_not_used": dict(skipped_lines)},
         "scores": scores,
-        "diagnostics": m.diagnostics(scored),
+        "diagnostics": m.diagnostics(labelled),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    metrics["plots"] = write_plots(metrics, scored, out_dir)
+    metrics["plots"] = write_plots(metrics, labelled, out_dir)
     write_json(out_dir / "metrics.json", metrics)
     write_text(out_dir / "report.md", render_report(metrics))
     return metrics
@@ -225,7 +240,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thinkj eval",
         description=(
-            "Benchmark a judge on RewardBench, RM-Bench or any pair set and write OUT/metrics.json, "
+            "Benchmark a judge on RewardBench, RM-Bench, JudgeBench, RewardBench 2 or any pair set and write "
+            "OUT/metrics.json, "
             "OUT/report.md and plots. Generation is resumable (OUT/generations.jsonl). "
             "`thinkj eval compare DIR1 DIR2 ...` puts several runs side by side."
         ),
@@ -236,9 +252,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--benchmark", choices=list(BENCHMARKS), default="rewardbench")
     parser.add_argument(
         "--data",
-        help="local file or hub id (default: allenai/reward-bench for rewardbench, THU-KEG/RM-Bench for rmbench)",
+        help="local file or hub id (default: allenai/reward-bench, THU-KEG/RM-Bench, ScalerLab/JudgeBench, "
+        "allenai/reward-bench-2 for their benchmarks)",
+    )
+    parser.add_argument(
+        "--split", help="hub split (default: gpt for judgebench, test for rewardbench2, filtered for rewardbench)"
     )
     parser.add_argument("--source", help="pairs only: convert --data with this source of `thinkj prepare`")
+    parser.add_argument(
+        "--judge-mode", choices=JUDGE_MODES, default="pairwise",
+        help="rewardbench2: pairwise comparisons (pointwise rating of each reply comes with J1, issue 11)",
+    )
     parser.add_argument("--format", default="strength", choices=list(FORMATS), help="the judge's output format")
     parser.add_argument("--out", help="output directory (default with --generations: the file's directory)")
     parser.add_argument("--orders", choices=ORDER_CHOICES, default="both")
@@ -265,6 +289,11 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     progress = not args.no_progress
     try:
+        if args.judge_mode == "pointwise":
+            raise EvalError(
+                "--judge-mode pointwise: rating each reply on its own comes with the J1 pointwise format "
+                "(issue 11); no pointwise output format exists yet. Use --judge-mode pairwise."
+            )
         if args.generations:
             generations = Path(args.generations)
             out_dir = Path(args.out) if args.out else generations.parent
@@ -276,12 +305,14 @@ def main(argv: list[str]) -> int:
             out_dir = Path(args.out)
             settings = {
                 "model": args.model, "benchmark": args.benchmark,
-                "data": args.data or BENCHMARKS[args.benchmark][1], "source": args.source, "format": args.format,
+                "data": args.data or BENCHMARKS[args.benchmark][1], "split": args.split, "source": args.source,
+                "format": args.format,
                 "orders": args.orders, "seed": args.seed, "backend": resolve_backend(args.backend),
                 "max_new_tokens": args.max_new_tokens, "temperature": args.temperature,
                 "tensor_parallel": args.tensor_parallel, "batch_size": args.batch_size,
             }
-            pairs, skipped = load_benchmark(args.benchmark, args.data, source=args.source, limit=args.limit)
+            pairs, skipped = load_benchmark(args.benchmark, args.data, source=args.source, limit=args.limit,
+                                            split=args.split)
             if not pairs:
                 raise EvalError(f"no pairs loaded from {settings['data']} (skipped: {dict(skipped) or 'none'})")
             counts = generate_judgments(pairs, settings, out_dir, progress=progress)
@@ -292,7 +323,8 @@ def main(argv: list[str]) -> int:
             )
             generations = out_dir / GENERATIONS
             info = {
-                "benchmark": args.benchmark, "model": args.model, "data": settings["data"], "format": args.format,
+                "benchmark": args.benchmark, "model": args.model, "data": settings["data"], "split": args.split,
+                "format": args.format,
                 "orders": args.orders, "seed": args.seed,
                 "generation": {k: settings[k] for k in ("backend", "max_new_tokens", "temperature", "tensor_parallel")},
                 "input": {"pairs": len(pairs), "skipped": dict(skipped), **counts},
