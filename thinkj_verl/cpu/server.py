@@ -12,8 +12,6 @@ Requests that arrive together are generated as one batch (a few milliseconds of 
 which is most of the speed a CPU has to give.
 """
 
-from __future__ import annotations
-
 import asyncio
 import logging
 import time
@@ -169,6 +167,7 @@ class ThinkjCpuServer:
         return self._address
 
     def _app(self):
+        # FastAPI reads these annotations at run time: this module has no `from __future__ import annotations`.
         from fastapi import FastAPI, Request
         from fastapi.responses import JSONResponse
 
