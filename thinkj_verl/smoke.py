@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -184,13 +185,28 @@ def format_table(rows: list[tuple[str, str]]) -> str:
     return "\n".join(f"  {name:<{width}}  {value}" for name, value in rows)
 
 
-def trainer_error(log: str, lines: int = 25) -> str:
-    """The trainer's own error out of its log: the last traceback's closing lines."""
-    text = log.splitlines()
-    anchors = [i for i, line in enumerate(text) if "Error executing job" in line or line.startswith("Traceback")]
-    start = anchors[-1] if anchors else max(0, len(text) - lines)
-    tail = [line for line in text[start:] if "WARNING" not in line and line.strip()]
-    return "\n".join(tail[-lines:])
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ACTOR_PREFIX = re.compile(r"^\((?:[\w:.]+) pid=\d+[^)]*\)\s*")
+_ERROR_LINE = re.compile(r"^[\w.]*(?:Error|Exception)\w*(?:\([\w.]+\))?: \S")
+
+
+def trainer_error(log: str, causes: int = 4) -> str:
+    """The trainer's own error out of its log: the distinct exception lines raised anywhere (a
+    Ray actor's error is often the cause, the driver's the consequence), first seen first, then
+    the driver's final error.
+
+    >>> print(trainer_error("(RewardLoopWorker pid=7) ValueError: bad weight\\nRuntimeError: replay failed"))
+    ValueError: bad weight
+    RuntimeError: replay failed
+    """
+    found: list[str] = []
+    for raw in log.splitlines():
+        line = _ACTOR_PREFIX.sub("", _ANSI.sub("", raw)).strip()
+        if _ERROR_LINE.match(line) and not line.startswith("ray.exceptions.") and line not in found:
+            found.append(line)
+    if not found:
+        return "\n".join(log.splitlines()[-20:])
+    return "\n".join([*found[:causes], *([found[-1]] if len(found) > causes else [])])
 
 
 def build_parser() -> argparse.ArgumentParser:
