@@ -8,7 +8,15 @@ set -euo pipefail
 DEST="${1:?usage: build_wheel.sh DIR (an empty folder to write the wheel into)}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mkdir -p "$DEST"
-"${PYTHON:-python3}" -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir "$DEST" "$ROOT" >&2 \
+# Built from a copy of what the wheel holds (pyproject.toml: packages, data files, readme), so
+# the checkout gets no build/ or egg-info, and no stale build/lib file can slip into the wheel.
+SRC="$(mktemp -d)"
+trap 'rm -rf "$SRC"' EXIT
+for name in pyproject.toml README.md LICENSE thinkj_verl reward_fns recipes; do
+    if [[ -e "$ROOT/$name" ]]; then cp -R "$ROOT/$name" "$SRC/"; fi
+done
+find "$SRC" -name __pycache__ -prune -exec rm -rf {} +
+"${PYTHON:-python3}" -m pip wheel --quiet --disable-pip-version-check --no-deps --wheel-dir "$DEST" "$SRC" >&2 \
     || { echo "build_wheel.sh: could not build a wheel of $ROOT (pip output above); or set THINKJ_PIP_SPEC to a pip spec to install instead" >&2; exit 1; }
 shopt -s nullglob
 wheels=("$DEST"/thinkj_verl-*.whl)

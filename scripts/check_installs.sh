@@ -16,8 +16,7 @@ trap 'rm -rf "$WORK"' EXIT
 "$PYTHON" -m venv "$WORK/venv"
 PIP=("$WORK/venv/bin/python" -m pip --disable-pip-version-check)
 "${PIP[@]}" install --quiet --upgrade pip
-"${PIP[@]}" wheel --quiet --no-deps --wheel-dir "$WORK/wheels" "$ROOT"
-echo "built $(basename "$WORK"/wheels/*.whl)"
+echo "built $(basename "$(PYTHON="$WORK/venv/bin/python" bash "$ROOT/examples/build_wheel.sh" "$WORK/wheels")")"
 
 # The packages that decide whether a GPU environment works; the report lists all of them.
 KEY='torch vllm transformers verl trl accelerate deepspeed ray flash-attn tensordict datasets'
