@@ -52,10 +52,11 @@ class ModelShape:
     vocab: int
     tied_embeddings: bool = False
     qkv_bias: bool = True
+    head_dim: int | None = None  # None: hidden / heads (Qwen3 sets its own)
 
-    @property
-    def head_dim(self) -> int:
-        return self.hidden // self.heads
+    def __post_init__(self) -> None:
+        if self.head_dim is None:
+            object.__setattr__(self, "head_dim", self.hidden // self.heads)
 
     @classmethod
     def from_config(cls, config) -> ModelShape:
@@ -81,6 +82,7 @@ class ModelShape:
             vocab=int(get("vocab_size")),
             tied_embeddings=bool(get("tie_word_embeddings", False)),
             qkv_bias=bool(get("attention_bias", model_type.startswith("qwen2"))),
+            head_dim=int(get("head_dim")) if get("head_dim") else None,
         )
 
     def params(self, lm_head: bool = True) -> int:
@@ -89,10 +91,10 @@ class ModelShape:
         >>> ModelShape(layers=28, hidden=3584, intermediate=18944, heads=28, kv_heads=4, vocab=152064).params()
         7615616512
         """
-        kv = self.kv_heads * self.head_dim
-        attention = 2 * self.hidden * self.hidden + 2 * self.hidden * kv
+        q, kv = self.heads * self.head_dim, self.kv_heads * self.head_dim
+        attention = 2 * self.hidden * q + 2 * self.hidden * kv  # q and o, k and v
         if self.qkv_bias:
-            attention += self.hidden + 2 * kv
+            attention += q + 2 * kv
         layer = attention + 3 * self.hidden * self.intermediate + 2 * self.hidden
         head = (0 if self.tied_embeddings else self.vocab * self.hidden) if lm_head else self.hidden
         return self.layers * layer + self.vocab * self.hidden + head + self.hidden

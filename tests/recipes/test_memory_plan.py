@@ -56,6 +56,16 @@ def test_parameter_counts_and_kv_cache_match_the_published_models():
     assert s32.params(lm_head=False) == P32 - 152064 * 5120 + 5120
 
 
+def test_an_explicit_head_dim_is_used():
+    # Qwen3-32B: 64 heads of 128 (8192 wide) on a 5120 hidden size, no q/k/v bias; published "32.8B".
+    qwen3 = {"model_type": "qwen3", "num_hidden_layers": 64, "hidden_size": 5120, "intermediate_size": 25600,
+             "num_attention_heads": 64, "num_key_value_heads": 8, "head_dim": 128, "vocab_size": 151936,
+             "tie_word_embeddings": False, "attention_bias": False}
+    shape = ModelShape.from_config(qwen3)
+    assert shape.head_dim == 128 and round(shape.params() / 1e9, 1) == 32.8
+    assert shape.kv_bytes_per_token() == 2 * 64 * 8 * 128 * 2
+
+
 def _phase(phases, name):
     return next(p for p in phases if p.name == name)
 
