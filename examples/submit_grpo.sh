@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Submit a Think-J recipe (default: thinkj_grpo) to a running Ray cluster as a Ray job.
-# The job's runtime environment pip-installs thinkj-verl on every node, so verl finds our
-# reward manager, reward functions, dataset and recipes in every worker.
+# The job ships a wheel built from THIS checkout (examples/build_wheel.sh) as its Ray working_dir
+# and pip-installs it on every node, so verl finds our reward manager, reward functions, dataset
+# and recipes in every worker, from the code you have here (the nodes need verl and its GPU
+# stack already: pip install "thinkj-verl[gpu]", see the README).
 #
 #   RAY_ADDRESS=http://10.0.0.1:8265 MODEL_PATH=/shared/Qwen2.5-7B-Instruct \
 #   TRAIN_FILES=/shared/pairs/train.jsonl VAL_FILES=/shared/pairs/val.jsonl \
-#   bash examples/submit_grpo.sh [extra main_ppo overrides...]
+#   OUTPUT_DIR=/shared/checkpoints/thinkj/grpo bash examples/submit_grpo.sh [extra main_ppo overrides...]
 #
+# OUTPUT_DIR must be an absolute folder on storage every node can write (each node saves its
+# checkpoint shards there; a relative path would be a different folder on each node).
 # Optional: RECIPE (thinkj_grpo; any name in recipes/recipe/), EXPERIMENT_NAME (RECIPE),
-# PROJECT_NAME (thinkj), OUTPUT_DIR (checkpoints/PROJECT_NAME/EXPERIMENT_NAME),
-# CRITIC_MODEL_PATH (MODEL_PATH; PPO recipes only), THINKJ_PIP_SPEC (thinkj-verl: a version pin,
-# a wheel on shared storage or a git URL; several separated by spaces), PREFLIGHT=1 (run
+# PROJECT_NAME (thinkj), CRITIC_MODEL_PATH (MODEL_PATH; PPO recipes only),
+# THINKJ_WHEEL (a wheel already built, instead of building one), THINKJ_PIP_SPEC (install this
+# instead of a wheel of the checkout: a version pin, a wheel on shared storage or a git URL;
+# several separated by spaces), PYTHON (python3, builds the wheel), PREFLIGHT=1 (run
 # `thinkj preflight` with the same overrides here first), DRY_RUN=1 (print the command only).
 # Paths must be readable from every node (shared storage or hub ids).
 set -euo pipefail
@@ -19,12 +24,13 @@ set -euo pipefail
 : "${MODEL_PATH:?set MODEL_PATH to the judge model to train (a path every node can read, or a hub id)}"
 : "${TRAIN_FILES:?set TRAIN_FILES to the training pairs (jsonl/parquet on storage every node can read)}"
 : "${VAL_FILES:?set VAL_FILES to the validation pairs (jsonl/parquet on storage every node can read)}"
+: "${OUTPUT_DIR:?set OUTPUT_DIR to an absolute folder on storage every node can write, e.g. OUTPUT_DIR=/shared/checkpoints/thinkj/grpo}"
+[[ "$OUTPUT_DIR" == /* ]] || { echo "submit_grpo.sh: OUTPUT_DIR must be an absolute path on shared storage (each node would write its own '$OUTPUT_DIR'), got '$OUTPUT_DIR'" >&2; exit 2; }
 
 RECIPE="${RECIPE:-thinkj_grpo}"
 PROJECT_NAME="${PROJECT_NAME:-thinkj}"
 EXPERIMENT_NAME="${EXPERIMENT_NAME:-$RECIPE}"
-OUTPUT_DIR="${OUTPUT_DIR:-checkpoints/$PROJECT_NAME/$EXPERIMENT_NAME}"
-THINKJ_PIP_SPEC="${THINKJ_PIP_SPEC:-thinkj-verl}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 OVERRIDES=(
     "+recipe=$RECIPE"
@@ -40,8 +46,23 @@ case "$RECIPE" in
 esac
 OVERRIDES+=("$@")
 
-# shellcheck disable=SC2086  # THINKJ_PIP_SPEC is a space-separated list on purpose
-RUNTIME_ENV="$(python3 -c 'import json, sys; print(json.dumps({"pip": sys.argv[1:]}))' $THINKJ_PIP_SPEC)"
+# What every node installs: the pip specs asked for, else this checkout's wheel as the job's
+# working_dir (Ray uploads it at submit time; the runtime env's pip installs it from there).
+if [[ -n "${THINKJ_PIP_SPEC:-}" ]]; then
+    read -r -a PIP_SPECS <<<"$THINKJ_PIP_SPEC"  # split on spaces only: no globbing of "thinkj-verl[gpu]"
+    RUNTIME_ENV="$(python3 -c 'import json, sys; print(json.dumps({"pip": sys.argv[1:]}))' "${PIP_SPECS[@]}")"
+else
+    STAGE="$(mktemp -d)"
+    trap 'rm -rf "$STAGE"' EXIT
+    if [[ -n "${THINKJ_WHEEL:-}" ]]; then
+        [[ -f "$THINKJ_WHEEL" ]] || { echo "submit_grpo.sh: THINKJ_WHEEL '$THINKJ_WHEEL' is not a file; unset it to build a wheel of this checkout" >&2; exit 2; }
+        cp "$THINKJ_WHEEL" "$STAGE/"
+    else
+        bash "$HERE/build_wheel.sh" "$STAGE" >/dev/null
+    fi
+    WHEEL="$(basename "$(ls "$STAGE"/*.whl)")"
+    RUNTIME_ENV="$(python3 -c 'import json, sys; print(json.dumps({"working_dir": sys.argv[1], "pip": ["${RAY_RUNTIME_ENV_CREATE_WORKING_DIR}/" + sys.argv[2]]}))' "$STAGE" "$WHEEL")"
+fi
 JOB=(ray job submit --address "$RAY_ADDRESS" --runtime-env-json "$RUNTIME_ENV"
      -- python3 -m verl.trainer.main_ppo "${OVERRIDES[@]}")
 

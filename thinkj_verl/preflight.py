@@ -12,6 +12,8 @@ would otherwise fail only after the cluster is up:
   split the batch (mini-batches over data-parallel ranks, micro batches per GPU, log-prob micro
   batches, rollout tensor parallel inside a node);
 - the model config and tokenizer load (and the critic's, when there is one);
+- a per-GPU memory plan from the model's config.json (``--gpu-memory GIB``, default 80; see
+  ``thinkj_verl/memory_plan.py``) fits each phase of a step, else names the setting to change;
 - data files exist, have the columns the dataset needs and valid labels; sampled prompts,
   rendered with the model's chat template, fit ``data.max_prompt_length`` (how many would be
   filtered);
@@ -34,6 +36,8 @@ import os
 import sys
 import warnings
 from dataclasses import dataclass
+
+from thinkj_verl import memory_plan
 
 OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
 DEFAULT_SAMPLE_ROWS = 64
@@ -680,7 +684,8 @@ def check_cluster(report: Report, config, address: str) -> None:
 
 
 def run_checks(overrides: list[str], ray_address: str | None = None, sample_rows: int = DEFAULT_SAMPLE_ROWS,
-               score_rows: int = DEFAULT_SCORE_ROWS, max_filtered: float = DEFAULT_MAX_FILTERED) -> Report:
+               score_rows: int = DEFAULT_SCORE_ROWS, max_filtered: float = DEFAULT_MAX_FILTERED,
+               gpu_memory: float = memory_plan.DEFAULT_GPU_GIB) -> Report:
     """Every check, in order; later checks that need an earlier result are skipped with the reason."""
     report = Report()
     config = check_config(report, overrides)
@@ -689,6 +694,9 @@ def run_checks(overrides: list[str], ray_address: str | None = None, sample_rows
     check_verl_validation(report, config)
     check_batches(report, config)
     tokenizer = check_model(report, config)
+    if tokenizer is not None:  # the per-GPU memory plan, from config.json (thinkj_verl/memory_plan.py)
+        for row in memory_plan.preflight_rows(config, gpu_memory):
+            report.add(*row)
     files_ok = check_data_files(report, config)
     if files_ok:
         check_labels(report, config)
@@ -728,6 +736,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-filtered", type=float, default=DEFAULT_MAX_FILTERED,
                         help="fail when more than this share of prompts would be filtered as too long "
                              f"(default {DEFAULT_MAX_FILTERED})")
+    parser.add_argument("--gpu-memory", type=float, default=memory_plan.DEFAULT_GPU_GIB, metavar="GIB",
+                        help=f"memory of one GPU in GiB for the memory plan (default {memory_plan.DEFAULT_GPU_GIB:g})")
     return parser
 
 
@@ -762,6 +772,10 @@ def main(argv: list[str]) -> int:
     if args.sample_rows < 1 or args.score_rows < 0:
         print("thinkj preflight: --sample-rows must be >= 1 and --score-rows >= 0", file=sys.stderr)
         return 2
-    report = run_checks(args.overrides, args.ray_address, args.sample_rows, args.score_rows, args.max_filtered)
+    if not (math.isfinite(args.gpu_memory) and args.gpu_memory > 0):
+        print(f"thinkj preflight: --gpu-memory must be a positive number of GiB, got {args.gpu_memory}", file=sys.stderr)
+        return 2
+    report = run_checks(args.overrides, args.ray_address, args.sample_rows, args.score_rows, args.max_filtered,
+                        args.gpu_memory)
     print(report.table())
     return 1 if report.failed else 0

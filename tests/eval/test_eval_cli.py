@@ -112,6 +112,19 @@ def test_other_settings_into_the_same_directory_are_refused(generate_args, capsy
     assert "max_new_tokens: 4 before, 8 now" in error and "Use a new --out directory" in error
 
 
+def test_max_model_len_reaches_the_engine_and_is_part_of_the_run(generate_args, capsys):
+    out, args = generate_args
+    assert _eval(*args, "--limit", "1", "--max-model-len", "16") == 2  # judge prompts are longer than 16 tokens
+    assert "raise --max-model-len" in capsys.readouterr().err
+    shutil.rmtree(out, ignore_errors=True)
+    assert _eval(*args, "--limit", "1", "--max-model-len", "100000") == 0
+    assert json.loads((out / "run.json").read_text())["max_model_len"] == 100000
+    assert json.loads((out / "metrics.json").read_text())["generation"]["max_model_len"] == 100000
+    capsys.readouterr()
+    assert _eval(*args, "--limit", "1", "--max-model-len", "99999") == 2  # a resume must not mix limits
+    assert "max_model_len: 100000 before, 99999 now" in capsys.readouterr().err
+
+
 def test_random_orders_one_seeded_judgment_per_pair(generate_args):
     out, args = generate_args
     assert _eval(*args, "--orders", "random", "--seed", "3", "--max-new-tokens", "2") == 0

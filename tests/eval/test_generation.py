@@ -8,7 +8,7 @@ import shutil
 import pytest
 import torch
 
-from thinkj_verl.generation import Generation, _decode_reply, generate, iter_generate
+from thinkj_verl.generation import Generation, _decode_reply, _vllm_generation, generate, iter_generate
 
 PROMPTS = [[{"role": "user", "content": "Which is better? " * k + "Response (a) fox"}] for k in range(1, 6)]
 
@@ -92,6 +92,9 @@ def test_iter_generate_yields_every_index_once(tiny_judge_path):
         ({"tensor_parallel": 2}, "tensor_parallel > 1 needs the vllm backend"),
         ({"max_new_tokens": 0}, "max_new_tokens must be at least 1"),
         ({"temperature": -1.0}, "temperature must be >= 0"),
+        ({"max_model_len": 1}, "max_model_len must be at least 2"),
+        ({"gpu_memory_utilization": 1.5, "backend": "vllm"}, "gpu_memory_utilization is a share of the GPU"),
+        ({"gpu_memory_utilization": 0.5}, "gpu_memory_utilization sizes the vLLM engine"),
     ],
 )
 def test_bad_options_are_refused_before_loading(options, message):
@@ -109,6 +112,61 @@ def test_model_without_chat_template_is_a_clear_error(tiny_judge_path, tmp_path)
         (path / extra).unlink(missing_ok=True)
     with pytest.raises(ValueError, match="has no chat template"):
         generate(str(path), PROMPTS[:1], max_new_tokens=2, progress=False)
+
+
+def _prompt_lengths(tokenizer, prompts) -> list[int]:
+    return [len(tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=True, return_dict=True)["input_ids"])
+            for p in prompts]
+
+
+def test_max_model_len_leaves_each_reply_the_room_its_prompt_leaves(tiny_judge_path, tiny_tokenizer):
+    """As in vLLM: a sequence stops at max_model_len tokens, prompt included, and counts as cut off.
+    The plain tiny judge answers "\n" forever, so every reply runs to its limit."""
+    lengths = _prompt_lengths(tiny_tokenizer, PROMPTS)
+    assert len(set(lengths)) == len(PROMPTS)
+    max_model_len = max(lengths) + 2
+    replies = generate(tiny_judge_path, PROMPTS, max_new_tokens=8, max_model_len=max_model_len, batch_size=5,
+                       progress=False)
+    for length, [reply] in zip(lengths, replies):
+        room = min(8, max_model_len - length)
+        assert reply == Generation(text="\n" * room, truncated=True, num_tokens=room)
+    assert replies[-1][0].num_tokens == 2 and replies[0][0].num_tokens == 8
+
+
+def test_an_end_token_within_the_room_ends_the_reply(tiny_judge_path, tmp_path, tiny_tokenizer):
+    # "\n" declared an end token: the first reply token ends it, inside a room of one token.
+    path = tmp_path / "judge"
+    shutil.copytree(tiny_judge_path, path)
+    config = json.loads((path / "generation_config.json").read_text())
+    config["eos_token_id"] = [tiny_tokenizer.eos_token_id, tiny_tokenizer("\n", add_special_tokens=False)["input_ids"][0]]
+    (path / "generation_config.json").write_text(json.dumps(config))
+    [length] = _prompt_lengths(tiny_tokenizer, PROMPTS[:1])
+    [[reply]] = generate(str(path), PROMPTS[:1], max_new_tokens=8, max_model_len=length + 1, progress=False)
+    assert reply == Generation(text="", truncated=False, num_tokens=0)
+
+
+def test_a_prompt_that_fills_max_model_len_is_a_clear_error(tiny_judge_path, tiny_tokenizer):
+    lengths = _prompt_lengths(tiny_tokenizer, PROMPTS)
+    with pytest.raises(ValueError, match=rf"conversation 4: {lengths[4]} tokens\); raise --max-model-len"):
+        generate(tiny_judge_path, PROMPTS, max_new_tokens=4, max_model_len=lengths[4], progress=False)
+
+
+@pytest.mark.parametrize(
+    "finish_reason, stop_reason, count",
+    [
+        ("stop", None, 3),       # ended on the model's end-of-sequence token: vLLM keeps it in token_ids
+        ("stop", 151643, 3),     # ended on one of stop_token_ids: kept too
+        ("stop", "###", 4),      # ended on a stop string: no extra token
+        ("length", None, 4),     # cut at max_tokens / max_model_len
+    ],
+)
+def test_vllm_num_tokens_leave_out_the_end_token(finish_reason, stop_reason, count):
+    """The fields of vLLM's ``CompletionOutput`` (vllm/outputs.py) that decide the count."""
+    from types import SimpleNamespace
+
+    output = SimpleNamespace(text="fox", token_ids=[11, 12, 13, 151643 if finish_reason == "stop" else 14],
+                             finish_reason=finish_reason, stop_reason=stop_reason)
+    assert _vllm_generation(output) == Generation("fox", finish_reason == "length", count)
 
 
 @pytest.mark.gpu

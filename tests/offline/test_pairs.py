@@ -161,3 +161,11 @@ def test_cli_bt_and_missing_model(pair_file, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--data", pair_file, "--out", str(out), "--method", "critic", "--judge", "x"])
     assert "needs --critic" in capsys.readouterr().err
+
+
+def test_cli_engine_options_reach_judge_and_critic(tiny_judge_path, pair_file, tmp_path, capsys):
+    args = ["--data", pair_file, "--out", str(tmp_path / "out"), "--judge", tiny_judge_path, "--critic",
+            tiny_judge_path, "--max-new-tokens", "2", "--backend", "transformers"]
+    assert main([*args, "--max-model-len", "16"]) == 2
+    assert "raise --max-model-len" in capsys.readouterr().err
+    assert main([*args, "--max-model-len", "100000", "--tensor-parallel", "1"]) == 0

@@ -184,3 +184,16 @@ def test_funnel_table_lines_up():
     funnel.add("initial", 10000)
     funnel.add("difficulty", 1496)
     assert funnel.table().splitlines()[2] == "difficulty    1496     8504"
+
+
+def test_cli_engine_options_reach_the_judge(tiny_judge_path, tmp_path, capsys):
+    # The judge prompt is far longer than 16 tokens: with --max-model-len 16 no reply fits, a clear error.
+    data = tmp_path / "pairs.jsonl"
+    write_pairs(_pairs()[:2], data)
+    args = ["--data", str(data), "--out", str(tmp_path / "out"), "--judge", tiny_judge_path, "--k", "1",
+            "--max-new-tokens", "2", "--encoder", "hashing", "--backend", "transformers"]
+    assert main([*args, "--max-model-len", "16"]) == 2
+    assert "raise --max-model-len" in capsys.readouterr().err
+    assert main([*args, "--gpu-memory-utilization", "0.5"]) == 2
+    assert "use it with --backend vllm" in capsys.readouterr().err
+    assert main([*args, "--max-model-len", "100000", "--tensor-parallel", "1"]) == 0

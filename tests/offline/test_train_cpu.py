@@ -47,6 +47,17 @@ def test_dpo_recipe_adds_the_sft_term_with_weight_one():
     assert list(recipe.trl.loss_weights) == [1.0, 1.0]
 
 
+@pytest.mark.parametrize("method", sorted(TABLE_10))
+def test_recipes_load_the_model_in_bf16(method):
+    # trl loads a model path in fp32 unless model_init_kwargs says otherwise: twice the memory.
+    assert load_recipe(resolve_recipe(method, method)).trl.model_init_kwargs.dtype == "bfloat16"
+
+
+def test_dpo_recipe_keeps_no_reference_model_in_memory():
+    # Reference log-probs computed once before training: no second copy of the model per GPU.
+    assert load_recipe(resolve_recipe("dpo", "dpo")).trl.precompute_ref_log_probs is True
+
+
 def test_sft_recipe_trains_on_assistant_turns_only():
     assert load_recipe(resolve_recipe("sft", "sft")).trl.assistant_only_loss is True
 
@@ -130,6 +141,7 @@ def test_recipe_runs_real_steps_on_the_tiny_judge(method, tiny_judge_path, offli
     assert result.losses[-1] < result.losses[0]
     assert (out / "model.safetensors").is_file() and (out / "config.json").is_file()
     assert (out / "tokenizer_config.json").is_file()
+    assert json.loads((out / "config.json").read_text())["dtype"] == "float32"  # CPU_OVERRIDES keep fp32 on a CPU
     # Gradient accumulation followed from the global batch: 4 / (2 per device x 1 process).
     import torch
 

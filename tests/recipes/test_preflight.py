@@ -107,7 +107,8 @@ def test_prepared_parquet_with_verls_stock_dataset_passes(capsys, setup):
     "extra,kwargs,check,words",
     [
         # bad batch arithmetic: 256 x 8 / 16 GPUs = 128 samples per GPU, not a multiple of 48
-        (["actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=48"], {}, "batch: actor micro batch", "48"),
+        (["actor_rollout_ref.actor.use_dynamic_bsz=false", "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=48"], {},
+         "batch: actor micro batch", "48"),
         (["data.train_files=/no/such/train.jsonl"], {}, "data.train_files", "/no/such/train.jsonl"),
         ([], {"train": "bad_train.jsonl"}, "data columns + labels", "'c'"),
         ([], {"train": "bad_rows.parquet"}, "data columns + labels", "row 5"),
@@ -162,14 +163,17 @@ def test_unknown_override_fails_at_compose(capsys, setup):
     assert len(rows) == 1  # nothing else can be checked without a config
 
 
+# Micro batches and mini-batch splits are checked with the paper's fixed micro batches (the recipes
+# run dynamic batch sizes, where verl ignores *_micro_batch_size_per_gpu).
+FIXED = {"actor_rollout_ref.actor.use_dynamic_bsz": False}
 BATCH_FAULTS = [
     ({"trainer.n_gpus_per_node": 6}, "batch: rollout tensor parallel"),
     ({"actor_rollout_ref.rollout.tensor_model_parallel_size": 16}, "batch: rollout tensor parallel"),
-    ({"trainer.nnodes": 3}, "batch: actor mini-batch"),
-    ({"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": 48}, "batch: actor micro batch"),
-    ({"actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu": 48}, "batch: log-prob micro batch"),
-    ({"actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu": 48}, "batch: log-prob micro batch"),
-    ({"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": None}, "batch: actor micro batch"),
+    ({**FIXED, "trainer.nnodes": 3}, "batch: actor mini-batch"),
+    ({**FIXED, "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": 48}, "batch: actor micro batch"),
+    ({**FIXED, "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu": 48}, "batch: log-prob micro batch"),
+    ({**FIXED, "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu": 48}, "batch: log-prob micro batch"),
+    ({**FIXED, "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": None}, "batch: actor micro batch"),
 ]
 
 
@@ -184,7 +188,7 @@ def test_every_recipe_has_sound_batch_arithmetic(composed):
 
 
 def test_ppo_critic_batches_are_checked(with_overrides):
-    cfg = with_overrides("thinkj_ppo", {"critic.ppo_micro_batch_size_per_gpu": 3})
+    cfg = with_overrides("thinkj_ppo", {**FIXED, "critic.ppo_micro_batch_size_per_gpu": 3})
     assert "batch: critic micro batch" in {name for name, _ in preflight.batch_problems(cfg)}
 
 

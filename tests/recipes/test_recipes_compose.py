@@ -98,13 +98,46 @@ def test_recipes_change_nothing_without_a_reason(compose_ppo, composed):
     assert base.algorithm.adv_estimator == "gae"
 
 
+# Memory settings (each recipe's header): sized for a 32B-class judge on 80 GB GPUs.
+TOKEN_BUDGET = {"": 16384, "_1node": 8192}
+
+
 @pytest.mark.parametrize("recipe", ALGORITHMS)
-def test_single_node_variant_differs_only_in_nnodes(composed, recipe):
+def test_recipes_run_token_budgets_and_offload_the_trained_states(composed, recipe):
+    for suffix, budget in TOKEN_BUDGET.items():
+        arr = composed[recipe + suffix].actor_rollout_ref
+        assert arr.actor.use_dynamic_bsz is True and arr.actor.ppo_max_token_len_per_gpu == budget
+        # the log-prob passes follow the actor (verl's interpolations), as verl's engine worker asserts
+        assert arr.rollout.log_prob_use_dynamic_bsz is True and arr.rollout.log_prob_max_token_len_per_gpu == budget
+        assert arr.actor.fsdp_config.param_offload is True and arr.actor.fsdp_config.optimizer_offload is True
+
+
+@pytest.mark.parametrize("recipe", ALGORITHMS)
+def test_single_node_variant_differs_only_in_nnodes_and_token_budgets(composed, recipe):
     two_nodes = OmegaConf.to_container(composed[recipe], resolve=False)
     one_node = OmegaConf.to_container(composed[f"{recipe}_1node"], resolve=False)
     assert one_node["trainer"].pop("nnodes") == 1
     assert two_nodes["trainer"].pop("nnodes") == 2
+    assert one_node["actor_rollout_ref"]["actor"].pop("ppo_max_token_len_per_gpu") == 8192
+    assert two_nodes["actor_rollout_ref"]["actor"].pop("ppo_max_token_len_per_gpu") == 16384
+    if recipe == "thinkj_ppo":
+        assert one_node["critic"].pop("ppo_infer_max_token_len_per_gpu") == 16384
     assert one_node == two_nodes
+
+
+def test_v1_critic_runs_dynamic_batches_whatever_its_micro_batch_says(with_overrides, tiny_judge_path):
+    """Why the PPO header says critic.ppo_micro_batch_size_per_gpu (Table 11: 4) is not what runs:
+    verl's critic config hands its FSDP engine config to the v1 trainer, whose engine runs dynamic
+    batches by default, with ppo_infer_max_token_len_per_gpu as the budget."""
+    from verl.utils.config import omega_conf_to_dataclass
+
+    for recipe, budget in (("thinkj_ppo", 32768), ("thinkj_ppo_1node", 16384)):
+        cfg = with_overrides(recipe, {"critic.model.path": tiny_judge_path})
+        critic = omega_conf_to_dataclass(cfg.critic)
+        assert critic.ppo_micro_batch_size_per_gpu == 4
+        assert critic.engine.use_dynamic_bsz is True and critic.engine.micro_batch_size_per_gpu is None
+        assert critic.ppo_infer_max_token_len_per_gpu == budget
+        assert cfg.trainer.use_v1 is True
 
 
 @pytest.mark.parametrize(

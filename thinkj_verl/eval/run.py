@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 from thinkj_verl.formats import FORMATS
-from thinkj_verl.generation import BACKENDS
+from thinkj_verl.generation import BACKENDS, add_engine_arguments, engine_options
 
 # benchmark -> (converter in thinkj_verl.data.sources, default hub id)
 BENCHMARKS: dict[str, tuple[str | None, str | None]] = {
@@ -37,7 +37,8 @@ ORDER_CHOICES = ("both", "random")
 GENERATIONS = "generations.jsonl"
 RUN_FILE = "run.json"
 # Settings that change what is generated: a resumed run must match them all.
-RUN_IDENTITY = ("model", "benchmark", "data", "split", "source", "format", "orders", "seed", "backend", "max_new_tokens", "temperature")
+RUN_IDENTITY = ("model", "benchmark", "data", "split", "source", "format", "orders", "seed", "backend", "max_new_tokens",
+                "temperature", "max_model_len")
 
 
 class EvalError(ValueError):
@@ -183,6 +184,8 @@ def generate_judgments(pairs, settings: dict, out_dir: Path, *, progress: bool =
             max_new_tokens=settings["max_new_tokens"],
             temperature=settings["temperature"],
             tensor_parallel=settings["tensor_parallel"],
+            max_model_len=settings["max_model_len"],
+            gpu_memory_utilization=settings["gpu_memory_utilization"],
             batch_size=settings["batch_size"],
             seed=settings["seed"],
             progress=progress,
@@ -270,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend", choices=("auto", *BACKENDS), default="auto",
         help="auto: vllm when it is installed and a GPU is visible, else transformers",
     )
-    parser.add_argument("--tensor-parallel", type=int, default=1)
+    add_engine_arguments(parser)
     parser.add_argument("--max-new-tokens", type=int, default=4096)
     parser.add_argument("--temperature", type=float, default=0.0)
     parser.add_argument("--batch-size", type=int, help="prompts per batch (default 8 transformers, 256 vllm)")
@@ -309,7 +312,7 @@ def main(argv: list[str]) -> int:
                 "format": args.format,
                 "orders": args.orders, "seed": args.seed, "backend": resolve_backend(args.backend),
                 "max_new_tokens": args.max_new_tokens, "temperature": args.temperature,
-                "tensor_parallel": args.tensor_parallel, "batch_size": args.batch_size,
+                "batch_size": args.batch_size, **engine_options(args),
             }
             pairs, skipped = load_benchmark(args.benchmark, args.data, source=args.source, limit=args.limit,
                                             split=args.split)
@@ -326,7 +329,8 @@ def main(argv: list[str]) -> int:
                 "benchmark": args.benchmark, "model": args.model, "data": settings["data"], "split": args.split,
                 "format": args.format,
                 "orders": args.orders, "seed": args.seed,
-                "generation": {k: settings[k] for k in ("backend", "max_new_tokens", "temperature", "tensor_parallel")},
+                "generation": {k: settings[k] for k in ("backend", "max_new_tokens", "temperature", "tensor_parallel",
+                                                        "max_model_len", "gpu_memory_utilization")},
                 "input": {"pairs": len(pairs), "skipped": dict(skipped), **counts},
             }
         metrics = score_and_report(generations, out_dir, info, require_think=args.require_think, progress=progress)

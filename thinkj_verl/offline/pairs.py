@@ -38,6 +38,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from thinkj_verl.generation import add_engine_arguments, engine_options
 from thinkj_verl.parser import Judgment, parse_judgment
 
 METHODS = ("critic", "sampling", "rise", "bt")
@@ -307,7 +308,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--max-new-tokens", type=int, default=2048)
     parser.add_argument("--backend", default="auto", choices=("auto", "transformers", "vllm"),
                         help="auto: vLLM when it is installed and a GPU is visible, else transformers (as thinkj eval)")
-    parser.add_argument("--tensor-parallel", type=int, default=1)
+    add_engine_arguments(parser)
     parser.add_argument("--seed", type=int, default=0)
     options = parser.parse_args(argv)
     needs = {"critic": ("judge", "critic"), "sampling": ("judge",), "rise": ("judge",), "bt": ()}[options.method]
@@ -321,7 +322,7 @@ def main(argv: list[str]) -> int:
 
     out = Path(options.out)
     generation = dict(backend=resolve_backend(options.backend), max_new_tokens=options.max_new_tokens,
-                      tensor_parallel=options.tensor_parallel)
+                      **engine_options(options))
     try:
         pairs = read_pairs(options.data)
         written = {}

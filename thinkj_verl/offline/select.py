@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from thinkj_verl.generation import add_engine_arguments, engine_options
 from thinkj_verl.offline.clip import clip_trace, write_json, write_jsonl
 from thinkj_verl.parser import parse_judgment
 
@@ -323,6 +324,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--max-new-tokens", type=int, default=2048)
     parser.add_argument("--backend", default="auto", choices=("auto", "transformers", "vllm"),
                         help="auto: vLLM when it is installed and a GPU is visible, else transformers (as thinkj eval)")
+    add_engine_arguments(parser)
     parser.add_argument("--encoder", default="minilm", choices=ENCODERS)
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="cosine at which instructions merge")
     parser.add_argument("--traces", help="jsonl of annotated traces: pair_id, output, [order, truncated]; "
@@ -348,7 +350,7 @@ def main(argv: list[str]) -> int:
                 runs = judge_runs(options.judge, pairs, options.format, options.k,
                                   backend=resolve_backend(options.backend),
                                   temperature=options.temperature, max_new_tokens=options.max_new_tokens,
-                                  seed=options.seed)
+                                  seed=options.seed, **engine_options(options))
                 write_jsonl([{"pair_id": pid, **r} for pid, rs in runs.items() for r in rs], out / "judgments.jsonl")
             else:
                 runs = _group_by_pair(read_records(options.judgments), options.judgments)

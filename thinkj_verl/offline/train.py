@@ -16,7 +16,7 @@ arguments after the recipe override it, OmegaConf dot-list style, as with the on
 
 The global batch is kept on any number of devices: gradient accumulation = ``batch.global_size``
 / (``batch.per_device`` x processes), the process count read from the launcher (``WORLD_SIZE``).
-On a CPU add `CPU_OVERRIDES` (bf16, gradient checkpointing and flash attention off).
+On a CPU add `CPU_OVERRIDES` (fp32 weights; bf16, gradient checkpointing and flash attention off).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ REQUIRED_COLUMNS = {
 # recomputing activations of a small model: the tests and `make demo` run with these.
 CPU_OVERRIDES = (
     "trl.bf16=false",
+    "trl.model_init_kwargs.dtype=float32",
     "trl.gradient_checkpointing=false",
     "trl.model_init_kwargs.attn_implementation=sdpa",
     "trl.report_to=none",
