@@ -15,7 +15,8 @@
 # PROJECT_NAME (thinkj), CRITIC_MODEL_PATH (MODEL_PATH; PPO recipes only),
 # THINKJ_WHEEL (a wheel already built, instead of building one), THINKJ_PIP_SPEC (install this
 # instead of a wheel of the checkout: a version pin, a wheel on shared storage or a git URL;
-# several separated by spaces), PYTHON (python3, builds the wheel), PREFLIGHT=1 (run
+# several separated by spaces), THINKJ_INSTALL=none (install nothing: the nodes already hold
+# this checkout), PYTHON (python3, builds the wheel), PREFLIGHT=1 (run
 # `thinkj preflight` with the same overrides here first), DRY_RUN=1 (print the command only).
 # Paths must be readable from every node (shared storage or hub ids).
 set -euo pipefail
@@ -46,9 +47,12 @@ case "$RECIPE" in
 esac
 OVERRIDES+=("$@")
 
-# What every node installs: the pip specs asked for, else this checkout's wheel as the job's
-# working_dir (Ray uploads it at submit time; the runtime env's pip installs it from there).
-if [[ -n "${THINKJ_PIP_SPEC:-}" ]]; then
+# What every node installs: nothing when THINKJ_INSTALL=none (every node already has this
+# checkout installed, as in examples/rehearse_two_nodes.sh), the pip specs asked for, else this
+# checkout's wheel as the job's working_dir (Ray uploads it; the runtime env's pip installs it).
+if [[ "${THINKJ_INSTALL:-wheel}" == "none" ]]; then
+    RUNTIME_ENV="{}"
+elif [[ -n "${THINKJ_PIP_SPEC:-}" ]]; then
     read -r -a PIP_SPECS <<<"$THINKJ_PIP_SPEC"  # split on spaces only: no globbing of "thinkj-verl[gpu]"
     RUNTIME_ENV="$(python3 -c 'import json, sys; print(json.dumps({"pip": sys.argv[1:]}))' "${PIP_SPECS[@]}")"
 else
