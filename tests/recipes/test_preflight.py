@@ -10,7 +10,6 @@ exercised where a Ray cluster with GPUs exists.
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
@@ -208,12 +207,7 @@ def test_cluster_gpu_rule_ignores_dead_nodes():
     assert preflight.cluster_gpu_problem(nodes, nnodes=2, per_node=8)[0] is False
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not os.environ.get("THINKJ_TEST_RAY_ADDRESS"),
-                    reason="needs a running Ray cluster with GPUs: set THINKJ_TEST_RAY_ADDRESS=HEAD_IP:6379")
-def test_ray_address_checks_a_real_cluster(capsys, setup):
-    code, rows, out = run(capsys, [*overrides(setup), "--ray-address", os.environ["THINKJ_TEST_RAY_ADDRESS"]])
-    assert rows["ray cluster GPUs"][0] in (preflight.OK, preflight.FAIL), out
+# --ray-address against a real two-node Ray cluster: tests/cpu/test_two_nodes.py.
 
 
 def test_list_recipes_names_every_recipe(capsys):
