@@ -357,7 +357,7 @@ def length_stats(lengths: list[int], unit: str) -> dict:
     }
 
 
-STATS_SAMPLE = 2000
+STATS_SAMPLE = 1000
 
 
 def token_length_stats(rows: list[tuple], counters: dict, seed, sample: int = STATS_SAMPLE) -> dict:
