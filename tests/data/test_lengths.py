@@ -208,3 +208,45 @@ def test_parallel_and_serial_counts_agree():
     pairs = spread_pairs(40)
     serial = PieceLengths(tokenizer, "strength", batch_size=7, workers=1).measure(pairs, ("ab", "ba"))
     assert PieceLengths(tokenizer, "strength", batch_size=7).measure(pairs, ("ab", "ba")) == serial
+
+
+def long_rows(count: int) -> list[dict]:
+    return [{"id": i, "prompt": f"Question number {i}?", "chosen": f"A good answer {i}." + " More detail." * (i * i),
+             "rejected": f"Bad {i}."} for i in range(count)]
+
+
+def test_prepare_writes_the_same_bytes_on_one_core_and_on_all(tmp_path, tiny_judge_path):
+    from thinkj_verl.data.prepare import prepare
+
+    runs = {}
+    for workers in (1, None):
+        out = tmp_path / f"workers-{workers}"
+        summary = prepare("local", long_rows(30), out, ["strength", "binary"], val_fraction=0.1,
+                          tokenizer=tiny_judge_path, max_prompt_length=1500, workers=workers)
+        runs[workers] = {p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*.parquet"))}
+        runs[workers]["summary"] = {k: v for k, v in summary.items() if k != "files"}  # files: the paths
+    assert runs[1] == runs[None] and len(runs[1]) == 7  # 2 formats x 2 splits, 2 pair files, summary
+    counted = summary["prompt_length"]["counted"]["strength"]
+    # Some pairs were kept on their bound, some counted and dropped: both paths ran.
+    assert counted["kept_by_size_bound"] > 0 and summary["skipped"]["prompt longer than 1500 tokens"] > 0
+    assert counted["kept_by_size_bound"] + counted["counted"] == 60  # 30 pairs x 2 orders
+    assert counted["size_bound"] == "BPE: tokens <= bytes of the normalized text"  # NFC + byte-level BPE
+
+
+def test_length_stats_are_exact_or_a_labelled_seeded_sample(tiny_tokenizer):
+    from thinkj_verl.data.lengths import length_stats, token_length_stats
+
+    pairs = spread_pairs(40)
+    counter = PieceLengths(tiny_tokenizer, "strength")
+    full = counter.full(pairs, ("ab", "ba"))
+    rows = [("strength", pair, order, None) for pair in pairs for order in ("ab", "ba")]
+    every = token_length_stats(rows, {"strength": counter}, seed=3)
+    assert "sample" not in every  # fewer prompts than the sample: every one counted
+    assert {k: every[k] for k in ("count", "min", "max", "p50")} == {
+        k: length_stats([n for ns in full for n in ns], "tokens")[k] for k in ("count", "min", "max", "p50")}
+
+    sampled = token_length_stats(rows, {"strength": counter}, seed=3, sample=25)
+    assert sampled["sample"]["prompts"] == sampled["count"] == 25 and sampled["sample"]["of"] == 80
+    again = token_length_stats(rows, {"strength": counter}, seed=3, sample=25)
+    assert {k: v for k, v in sampled.items() if k != "counted"} == {k: v for k, v in again.items() if k != "counted"}
+    assert min(map(min, full)) <= sampled["min"] <= sampled["max"] <= max(map(max, full))

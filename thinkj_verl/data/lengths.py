@@ -379,7 +379,8 @@ def token_length_stats(rows: list[tuple], counters: dict, seed, sample: int = ST
                 todo = [rows[i][1] for i in picked if rows[i][3] is None and rows[i][0] == fmt and rows[i][2] == order]
                 lengths += [ns[0] for ns in counter.measure(todo, (order,))] if todo else []
         stats = length_stats(lengths, "tokens")
-        stats["sample"] = {"prompts": len(picked), "of": len(rows), "seed": seed,
-                           "why": "prompts kept on their size bound were not counted"}
+        if len(picked) < len(rows):
+            stats["sample"] = {"prompts": len(picked), "of": len(rows), "seed": seed,
+                               "why": "prompts kept on their size bound were not counted"}
     stats["counted"] = counted
     return stats
