@@ -250,3 +250,12 @@ def test_length_stats_are_exact_or_a_labelled_seeded_sample(tiny_tokenizer):
     again = token_length_stats(rows, {"strength": counter}, seed=3, sample=25)
     assert {k: v for k, v in sampled.items() if k != "counted"} == {k: v for k, v in again.items() if k != "counted"}
     assert min(map(min, full)) <= sampled["min"] <= sampled["max"] <= max(map(max, full))
+
+
+def test_docstring_examples_hold():
+    import doctest
+
+    from thinkj_verl.data import lengths
+
+    result = doctest.testmod(lengths)
+    assert result.attempted >= 3 and result.failed == 0
