@@ -122,9 +122,9 @@ print(json.dumps({"seconds": time.perf_counter() - started, "kept": len(dataset)
 """
 
 
-def run_child(command: list[str], log: Path, env: dict | None = None) -> tuple[float, float, str]:
-    """Run ``command``; its wall seconds, its own peak memory in GB (``os.wait4``: this child
-    and the processes it waited for, the largest of them), and its stdout."""
+def run_child(command: list[str], log: Path, env: dict | None = None) -> tuple[float, float, float, str]:
+    """Run ``command``; its wall seconds, its CPU seconds, its own peak memory in GB (``os.wait4``:
+    this child and the processes it waited for, the largest of them), and its stdout."""
     started = time.perf_counter()
     with open(log, "w") as out, open(log.with_suffix(".err"), "w") as err:
         child = subprocess.Popen(command, stdout=out, stderr=err, env=env)
@@ -133,7 +133,8 @@ def run_child(command: list[str], log: Path, env: dict | None = None) -> tuple[f
     seconds = time.perf_counter() - started
     if child.returncode != 0:
         sys.exit(f"{command[:4]} failed ({child.returncode}):\n{log.with_suffix('.err').read_text()[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024**2, log.read_text()  # ru_maxrss: KiB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    return seconds, cpu, usage.ru_maxrss / 1024**2, log.read_text()  # ru_maxrss: KiB on Linux
 
 
 def summary_rows(out: Path) -> int:
@@ -177,11 +178,11 @@ def main(argv: list[str] | None = None) -> int:
             return command
 
         print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} before")
-        seconds, peak_gb, _ = run_child(prepare_command("out", not args.no_tokenizer), work / "prepare.log")
+        seconds, cpu, peak_gb, _ = run_child(prepare_command("out", not args.no_tokenizer), work / "prepare.log")
         summary = json.loads((work / "out" / "summary.json").read_text())
         rows_written = summary["written"]["train"] + summary["written"]["val"]
         print(f"thinkj prepare: {seconds:.1f} s for {args.pairs} pairs -> {rows_written} rows (both orders), "
-              f"{args.pairs / seconds:,.0f} pairs/s, peak memory {peak_gb:.2f} GB")
+              f"{args.pairs / seconds:,.0f} pairs/s, {cpu:.1f} CPU s, peak memory {peak_gb:.2f} GB")
         print(f"  skipped: {summary['skipped']}")
         print(f"  prompt length ({summary['prompt_length']['unit']}): {json.dumps(summary['prompt_length'])}")
         ok = seconds < 60 and peak_gb < 4
@@ -192,10 +193,11 @@ def main(argv: list[str] | None = None) -> int:
             files = [str(work / "rows" / "train.parquet"), str(work / "rows" / "val.parquet")]
             payload = json.dumps([files, str(tokenizer_dir), args.max_prompt_length, str(work / "verl_cache")])
             env = dict(os.environ, HF_DATASETS_CACHE=str(work / "hf_datasets"))
-            verl_wall, verl_gb, out = run_child([sys.executable, "-c", VERL_FILTER, payload], work / "verl.log", env)
+            verl_wall, verl_cpu, verl_gb, out = run_child([sys.executable, "-c", VERL_FILTER, payload], work / "verl.log", env)
             verl = json.loads(out.strip().splitlines()[-1])
             print(f"verl RLHFDataset(filter_overlong_prompts=True, {os.cpu_count()} workers): {verl['seconds']:.1f} s "
-                  f"for the same {summary_rows(work / 'rows')} prompts ({verl_wall:.1f} s with its imports), "
+                  f"for the same {summary_rows(work / 'rows')} prompts ({verl_wall:.1f} s and {verl_cpu:.1f} CPU s "
+                  "with its imports), "
                   f"peak memory {verl_gb:.2f} GB, kept {verl['kept']}")
             # verl drops single prompts; prepare drops a pair when either of its orders is too long.
             same = verl["kept"] >= rows_written
