@@ -65,6 +65,19 @@ def wordpiece(added=()):
                   added=added)
 
 
+def byte_fallback_unigram():
+    """A char-level Unigram model with byte fallback: an unknown character is one token per
+    UTF-8 byte, so characters are no bound, bytes are."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = [("<unk>", 0.0)] + [(c, -1.0) for c in "abcdefghijklmnopqrstuvwxyz"] + [("th", -0.5), ("the", -0.2)]
+    vocab += [(f"<0x{b:02X}>", -5.0) for b in range(256)]
+    tokenizer = Tokenizer(models.Unigram(vocab, unk_id=0, byte_fallback=True))
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer.add_special_tokens(CHATML)
+    return tokenizer
+
+
 def byte_fallback_bpe():
     """Llama-2 / Mistral style: spaces made '▁' and one prepended, BPE with byte fallback."""
     from tokenizers import models, normalizers, trainers
@@ -90,7 +103,8 @@ def char_unigram():
 
 
 BOUNDED = {"byte-level BPE": byte_level_bpe, "NFC byte-level BPE": nfc_byte_level_bpe, "WordPiece": wordpiece,
-           "WordPiece, whitespace added token": lambda: wordpiece(added=["\n\n"])}
+           "WordPiece, whitespace added token": lambda: wordpiece(added=["\n\n"]),
+           "byte-fallback Unigram": byte_fallback_unigram}
 UNBOUNDED = {"byte-fallback BPE, Prepend/Replace normalizer": byte_fallback_bpe,
              "ByteLevel(add_prefix_space=True)": prefix_space_bpe, "Unigram behind Metaspace": char_unigram}
 
@@ -130,6 +144,9 @@ def test_tokenizer_kind_is_read_from_the_object():
     assert kinds["WordPiece"].unit == "characters" and kinds["WordPiece"].drops_whitespace
     # A whitespace-only added token is one token made of whitespace: whitespace must count then.
     assert not kinds["WordPiece, whitespace added token"].drops_whitespace
+    # Byte fallback makes an unknown character several tokens: the unit must be bytes.
+    assert kinds["byte-fallback Unigram"].unit == "bytes"
+    assert tokens(byte_fallback_unigram(), "é") == 2 > len("é")
 
 
 @pytest.mark.parametrize("name", list(UNBOUNDED))
