@@ -204,7 +204,7 @@ def stress_pairs(count: int) -> list:
 
 
 def test_piecewise_counts_decide_like_full_counts(tiny_tokenizer):
-    from thinkj_verl.data.rows import PieceLengths
+    from thinkj_verl.data.lengths import PieceLengths
 
     pairs = stress_pairs(120)
     counter = PieceLengths(tiny_tokenizer, "strength", batch_size=50, sample=8)
@@ -225,7 +225,7 @@ def test_piecewise_counts_decide_like_full_counts(tiny_tokenizer):
 def test_template_that_rewrites_content_falls_back_to_full_counts(tiny_judge_path):
     from transformers import AutoTokenizer
 
-    from thinkj_verl.data.rows import PieceLengths
+    from thinkj_verl.data.lengths import PieceLengths
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_judge_path)
     tokenizer.chat_template = (
@@ -244,7 +244,7 @@ def test_token_counts_ignore_padding_and_truncation_set_in_tokenizer_json(tiny_t
     import copy
 
     from thinkj_verl.data.pairs import Pair
-    from thinkj_verl.data.rows import PieceLengths
+    from thinkj_verl.data.lengths import PieceLengths
 
     padded = copy.deepcopy(tiny_tokenizer)
     padded.backend_tokenizer.enable_padding(length=512, pad_id=padded.pad_token_id, pad_token=padded.pad_token)

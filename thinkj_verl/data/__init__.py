@@ -3,6 +3,7 @@
 - `thinkj_verl.data.pairs`: the canonical `Pair` record and its files (jsonl / json / parquet).
 - `thinkj_verl.data.sources`: converters from each preference set to canonical pairs.
 - `thinkj_verl.data.prepare`: ``thinkj prepare``, pairs -> verl RLHFDataset parquet.
+- `thinkj_verl.data.lengths`: prompt lengths in the judge's tokens (the length filter).
 - `thinkj_verl.data.dataset`: ``JudgePairDataset``, verl's ``data.custom_cls`` that renders the
   judge prompt from canonical pairs at load time.
 

@@ -39,8 +39,9 @@ import torch
 from omegaconf import ListConfig
 from verl.utils.dataset.rl_dataset import RLHFDataset
 
+from thinkj_verl.data.lengths import PieceLengths
 from thinkj_verl.data.pairs import PAIR_KEYS, Pair, read_pairs
-from thinkj_verl.data.rows import ORDER_POLICIES, PieceLengths, assign_orders, judge_row
+from thinkj_verl.data.rows import ORDER_POLICIES, assign_orders, judge_row
 from thinkj_verl.formats import get_format
 
 # The columns a canonical pair file must have (preflight checks data files against these).

@@ -26,18 +26,19 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 from collections import Counter
 from pathlib import Path
 
+from thinkj_verl.data.lengths import PieceLengths, length_stats, token_length_stats
 from thinkj_verl.data.pairs import atomic_path, write_pairs
-from thinkj_verl.data.rows import ORDER_POLICIES, PieceLengths, assign_orders, judge_row, row_arrow_schema
+from thinkj_verl.data.rows import ORDER_POLICIES, assign_orders, judge_row, row_arrow_schema
 from thinkj_verl.data.sources import SOURCES, load_pairs
 from thinkj_verl.formats import FORMATS, get_format
 from thinkj_verl.prompts import label_for
 
 TOO_LONG = "prompt longer than {} tokens"
+NOT_COUNTED = (None, None)  # a pair kept on its size bound: its prompts have no token count
 
 
 def split_pairs(pairs: list, val_fraction: float, seed) -> tuple[list, list]:
@@ -56,21 +57,6 @@ def split_pairs(pairs: list, val_fraction: float, seed) -> tuple[list, list]:
     train = [p for i, p in enumerate(pairs) if i not in chosen]
     val = [p for i, p in enumerate(pairs) if i in chosen]
     return train, val
-
-
-def _length_stats(lengths: list[int], unit: str) -> dict:
-    if not lengths:
-        return {"unit": unit, "count": 0}
-    ordered = sorted(lengths)
-    return {
-        "unit": unit,
-        "count": len(ordered),
-        "min": ordered[0],
-        "mean": round(statistics.fmean(ordered), 1),
-        "p50": ordered[len(ordered) // 2],
-        "p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
-        "max": ordered[-1],
-    }
 
 
 def _better_is_longer(pairs: list) -> dict:
@@ -102,6 +88,7 @@ def prepare(
     tokenizer=None,
     max_prompt_length: int | None = None,
     batch_size: int = 1024,
+    workers: int | None = None,
     **source_options,
 ) -> dict:
     """Run the whole conversion and write the files; returns the summary dict.
@@ -133,7 +120,7 @@ def prepare(
 
     # A pair is kept only if every prompt it can produce fits: "random" may show either order.
     measured_orders = ("ab",) if orders == "ab" else ("ab", "ba")
-    counters = {fmt: PieceLengths(tokenizer, fmt, batch_size=batch_size) for fmt in formats} if tokenizer else {}
+    counters = {fmt: PieceLengths(tokenizer, fmt, batch_size=batch_size, workers=workers) for fmt in formats} if tokenizer else {}
     token_counts: dict[str, list[dict]] = {}  # split -> per pair {(format, order): tokens}
     for name, split in splits.items():
         if not counters:
@@ -147,7 +134,8 @@ def prepare(
         kept = sorted(set.intersection(*(set(k) for k, _ in per_format.values())))
         lookup = {fmt: dict(zip(k, counts)) for fmt, (k, counts) in per_format.items()}
         token_counts[name] = [
-            {(fmt, order): n for fmt in formats for order, n in zip(measured_orders, lookup[fmt][i])} for i in kept
+            {(fmt, order): n for fmt in formats for order, n in zip(measured_orders, lookup[fmt][i] or NOT_COUNTED)}
+            for i in kept
         ]
         if max_prompt_length is not None:
             skipped[TOO_LONG.format(max_prompt_length)] += len(split) - len(kept)
@@ -180,24 +168,16 @@ def prepare(
     write_pairs(splits["val"], files["pairs_val"])
 
     if counters:
-        lengths = [
-            counts[(fmt, order)]
+        rows = [
+            (fmt, pair, order, counts[(fmt, order)])
             for name in splits
-            for counts, pair_orders in zip(token_counts[name], split_orders[name])
+            for pair, counts, pair_orders in zip(splits[name], token_counts[name], split_orders[name])
             for order in pair_orders
             for fmt in formats
         ]
-        length_stats = _length_stats(lengths, "tokens")
-        length_stats["counted"] = {
-            fmt: {
-                "method": "full" if c.template_pieces is None else "piecewise, full near the limit",
-                "full_counts": c.exact_counts,
-                "max_piecewise_error_on_sample": c.max_sample_error,
-            }
-            for fmt, c in counters.items()
-        }
+        prompt_length = token_length_stats(rows, counters, seed=seed)
     else:
-        length_stats = _length_stats(char_lengths, "characters")
+        prompt_length = length_stats(char_lengths, "characters")
 
     kept_pairs = splits["train"] + splits["val"]
     total_rows = better_at["a"] + better_at["b"]
@@ -223,7 +203,7 @@ def prepare(
             "share_a": round(better_at["a"] / total_rows, 4) if total_rows else None,
         },
         "better_is_longer": _better_is_longer(kept_pairs),
-        "prompt_length": length_stats,
+        "prompt_length": prompt_length,
         "files": files,
     }
     with atomic_path(out / "summary.json") as tmp:
@@ -285,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tokenizer", help="tokenizer path or hub id: token lengths and the length filter")
     parser.add_argument("--max-prompt-length", type=int, help="skip pairs whose judge prompt is longer (tokens)")
     parser.add_argument("--batch-size", type=int, default=1024, help="prompts per tokenizer call")
+    parser.add_argument("--workers", type=int, help="cores for the length filter's tokenizer (default: all)")
     parser.add_argument("--split", help="hub split to load (default: train; rewardbench: filtered)")
     parser.add_argument("--data-dir", help="hub data folder (nvidia/HelpSteer2: preference by default)")
     parser.add_argument("--keep-split", help="helpsteer2: keep rows whose split column has this value")
@@ -330,6 +311,7 @@ def main(argv: list[str]) -> int:
             tokenizer=args.tokenizer,
             max_prompt_length=args.max_prompt_length,
             batch_size=args.batch_size,
+            workers=args.workers,
             **options,
         )
     except (ValueError, FileNotFoundError) as e:
