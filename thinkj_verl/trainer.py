@@ -1,0 +1,71 @@
+"""``trainer.v1.trainer_mode=thinkj``: verl's synchronous v1 trainer plus per-step judge diagnostics.
+
+verl's v1 trainer has a registry (``verl.trainer.ppo.v1.register_trainer``); this subclass of
+its default ``PPOTrainerSync`` changes one step, ``_compute_metrics``: after verl's own metrics
+it reads the batch's judgments from the TransferQueue (each trajectory's reward components, its
+label and its pair id and order) and logs `thinkj_verl.diagnostics.judge_diagnostics` as
+``judge/*`` at every training step. Every recipe selects it. The legacy trainer
+(``trainer.use_v1=false``) has no such registry and logs none of them.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import transfer_queue as tq
+from verl.trainer.ppo.v1 import register_trainer
+from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
+
+from thinkj_verl.diagnostics import judge_diagnostics
+
+logger = logging.getLogger(__name__)
+
+TRAINER_MODE = "thinkj"
+
+
+def _label_side(reward_model) -> str | None:
+    from thinkj_verl.ground_truth import GroundTruthError, parse_ground_truth
+
+    try:
+        return parse_ground_truth((reward_model or {}).get("ground_truth")).better
+    except (GroundTruthError, AttributeError, TypeError, ValueError):
+        return None
+
+
+def judgment_rows(extra_fields, reward_models, extra_infos, reply_tokens) -> list[dict]:
+    """One row per trajectory that carries reward components (see `judge_diagnostics`)."""
+    rows = []
+    for fields, reward_model, extra_info, tokens in zip(extra_fields, reward_models, extra_infos, reply_tokens):
+        components = (fields or {}).get("reward_extra_info") if isinstance(fields, dict) else None
+        if not components:
+            continue
+        info = extra_info if isinstance(extra_info, dict) else {}
+        rows.append({**components, "label": _label_side(reward_model), "pair_id": info.get("pair_id"),
+                     "order": info.get("order"), "reply_tokens": tokens})
+    return rows
+
+
+@register_trainer(TRAINER_MODE)
+class ThinkjTrainer(PPOTrainerSync):
+    """verl's sync trainer; every step also logs ``judge/*`` (`thinkj_verl.diagnostics`)."""
+
+    def _compute_metrics(self, batch, metrics, timing_raw, global_steps, epoch):
+        result = super()._compute_metrics(batch, metrics, timing_raw, global_steps, epoch)
+        try:
+            data = tq.kv_batch_get(keys=batch.keys, partition_id=batch.partition_id,
+                                   select_fields=["extra_fields", "reward_model", "extra_info", "responses"])
+            padding = [bool(tag.get("is_padding", False)) for tag in batch.tags]
+            keep = [i for i, pad in enumerate(padding) if not pad]
+            lengths = data["responses"].offsets().diff().tolist()
+            rows = judgment_rows(
+                [list(data["extra_fields"])[i] for i in keep],
+                [list(data["reward_model"])[i] for i in keep],
+                [list(data["extra_info"])[i] for i in keep],
+                [lengths[i] for i in keep],
+            )
+        except Exception as error:  # diagnostics must never stop a training run
+            logger.warning("thinkj: judge diagnostics skipped at step %s: %s: %s", global_steps,
+                           type(error).__name__, error)
+            return result
+        metrics.update(judge_diagnostics(rows))
+        return result
