@@ -27,7 +27,7 @@ def compute_score(
     **kwargs,
 ) -> dict:
     """Score one judge reply; ``score`` is the reward, the other keys are its components."""
-    check_kwargs("answer_tag.compute_score", variant, kwargs)
+    check_kwargs("answer_tag.compute_score", variant, kwargs, None, require_think)
     judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
     parts = verdict_components(judgment, label)
     right = parts["acc"] and parts["format"]
