@@ -6,7 +6,9 @@
         [--orders both|random|ab] [--seed N] [--val-fraction F] \\
         [--tokenizer PATH --max-prompt-length N]
 
-Writes (each file atomically: a temporary file in DIR, then one rename):
+Writes DIR as a whole: every file goes to a new folder beside DIR, which then replaces DIR in
+one step (a rerun never leaves a new train.parquet beside an old val.parquet). DIR must be new,
+empty, or an earlier output of this command (it has a summary.json). What it holds:
 
 - ``DIR/train.parquet``, ``DIR/val.parquet``: verl RLHFDataset rows (`thinkj_verl.data.rows`).
   With several ``--format`` values: ``DIR/<format>/train.parquet`` and ``val.parquet`` for
@@ -25,13 +27,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
 from collections import Counter
 from pathlib import Path
 
-from thinkj_verl.data.pairs import atomic_path, write_pairs
+from thinkj_verl.data.pairs import atomic_folder, atomic_path, write_pairs
 from thinkj_verl.data.rows import ORDER_POLICIES, PieceLengths, assign_orders, judge_row, row_arrow_schema
 from thinkj_verl.data.sources import SOURCES, load_pairs
 from thinkj_verl.formats import FORMATS, get_format
@@ -47,7 +50,7 @@ def split_pairs(pairs: list, val_fraction: float, seed) -> tuple[list, list]:
     >>> len(train), len(val), sorted(train + val) == list(range(10))
     (8, 2, True)
     """
-    if not 0.0 <= val_fraction < 1.0:
+    if not 0.0 <= val_fraction < 1.0:  # also refuses nan
         raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")
     n_val = round(len(pairs) * val_fraction)
     if val_fraction > 0 and n_val == 0 and len(pairs) >= 2:
@@ -118,6 +121,7 @@ def prepare(
         raise ValueError(f"--orders must be one of {ORDER_POLICIES}, got {orders!r}")
     if max_prompt_length is not None and tokenizer is None:
         raise ValueError("--max-prompt-length needs --tokenizer (lengths are counted in the judge's tokens)")
+    check_out(out)
     if isinstance(tokenizer, (str, Path)):
         from transformers import AutoTokenizer
 
@@ -129,7 +133,10 @@ def prepare(
         # One RM-Bench row gives nine pairs.
         read = len({p.meta["item_id"] for p in pairs}) + sum(skipped.values())
 
+    if read == 0:
+        raise ValueError(f"{input}: no rows to read (empty file?); nothing was written")
     splits = dict(zip(("train", "val"), split_pairs(pairs, val_fraction, seed)))
+    _check_splits(splits, val_fraction, len(pairs), read, skipped)
 
     # A pair is kept only if every prompt it can produce fits: "random" may show either order.
     measured_orders = ("ab",) if orders == "ab" else ("ab", "ba")
@@ -152,6 +159,8 @@ def prepare(
         if max_prompt_length is not None:
             skipped[TOO_LONG.format(max_prompt_length)] += len(split) - len(kept)
         splits[name] = [split[i] for i in kept]
+    if max_prompt_length is not None:
+        _check_splits(splits, val_fraction, len(pairs), read, skipped)
     # Orders are assigned after filtering, so "random" stays balanced over the pairs kept.
     split_orders = {name: assign_orders(split, orders, seed=f"{seed}:{name}") for name, split in splits.items()}
 
@@ -171,64 +180,104 @@ def prepare(
         for order in pair_orders
     )
     written = {name: sum(len(o) for o in split_orders[name]) for name in splits}
-    char_lengths = []
-    for fmt in formats:
-        for name, split in splits.items():
-            key = f"{fmt}/{name}" if len(formats) > 1 else name
-            char_lengths += _write_rows(files[key], split, split_orders[name], fmt)
-    write_pairs(splits["train"], files["pairs_train"])
-    write_pairs(splits["val"], files["pairs_val"])
+    with atomic_folder(out) as stage:  # the new DIR replaces the old one as a whole
+        staged = {key: stage / Path(path).relative_to(out) for key, path in files.items()}
+        char_lengths = []
+        for fmt in formats:
+            for name, split in splits.items():
+                key = f"{fmt}/{name}" if len(formats) > 1 else name
+                char_lengths += _write_rows(staged[key], split, split_orders[name], fmt)
+        write_pairs(splits["train"], staged["pairs_train"])
+        write_pairs(splits["val"], staged["pairs_val"])
 
-    if counters:
-        lengths = [
-            counts[(fmt, order)]
-            for name in splits
-            for counts, pair_orders in zip(token_counts[name], split_orders[name])
-            for order in pair_orders
-            for fmt in formats
-        ]
-        length_stats = _length_stats(lengths, "tokens")
-        length_stats["counted"] = {
-            fmt: {
-                "method": "full" if c.template_pieces is None else "piecewise, full near the limit",
-                "full_counts": c.exact_counts,
-                "max_piecewise_error_on_sample": c.max_sample_error,
+        if counters:
+            lengths = [
+                counts[(fmt, order)]
+                for name in splits
+                for counts, pair_orders in zip(token_counts[name], split_orders[name])
+                for order in pair_orders
+                for fmt in formats
+            ]
+            length_stats = _length_stats(lengths, "tokens")
+            length_stats["counted"] = {
+                fmt: {
+                    "method": "full" if c.template_pieces is None else "piecewise, full near the limit",
+                    "full_counts": c.exact_counts,
+                    "max_piecewise_error_on_sample": c.max_sample_error,
+                }
+                for fmt, c in counters.items()
             }
-            for fmt, c in counters.items()
-        }
-    else:
-        length_stats = _length_stats(char_lengths, "characters")
+        else:
+            length_stats = _length_stats(char_lengths, "characters")
 
-    kept_pairs = splits["train"] + splits["val"]
-    total_rows = better_at["a"] + better_at["b"]
-    summary = {
-        "source": source,
-        "input": str(input) if not isinstance(input, (list, tuple)) else "<rows>",
-        "formats": formats,
-        "orders": orders,
-        "seed": seed,
-        "val_fraction": val_fraction,
-        "read": read,
-        "pairs": len(kept_pairs),
-        "skipped": dict(sorted(skipped.items())),
-        "written": {
-            "train": written["train"],
-            "val": written["val"],
-            "pairs_train": len(splits["train"]),
-            "pairs_val": len(splits["val"]),
-        },
-        "better_position": {
-            "a": better_at["a"],
-            "b": better_at["b"],
-            "share_a": round(better_at["a"] / total_rows, 4) if total_rows else None,
-        },
-        "better_is_longer": _better_is_longer(kept_pairs),
-        "prompt_length": length_stats,
-        "files": files,
-    }
-    with atomic_path(out / "summary.json") as tmp:
-        Path(tmp).write_text(json.dumps(summary, indent=2) + "\n")
+        kept_pairs = splits["train"] + splits["val"]
+        total_rows = better_at["a"] + better_at["b"]
+        summary = {
+            "source": source,
+            "input": str(input) if not isinstance(input, (list, tuple)) else "<rows>",
+            "formats": formats,
+            "orders": orders,
+            "seed": seed,
+            "val_fraction": val_fraction,
+            "read": read,
+            "pairs": len(kept_pairs),
+            "skipped": dict(sorted(skipped.items())),
+            "written": {
+                "train": written["train"],
+                "val": written["val"],
+                "pairs_train": len(splits["train"]),
+                "pairs_val": len(splits["val"]),
+            },
+            "better_position": {
+                "a": better_at["a"],
+                "b": better_at["b"],
+                "share_a": round(better_at["a"] / total_rows, 4) if total_rows else None,
+            },
+            "better_is_longer": _better_is_longer(kept_pairs),
+            "prompt_length": length_stats,
+            "files": files,
+        }
+        with atomic_path(stage / "summary.json") as tmp:
+            Path(tmp).write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return summary
+
+
+def check_out(out) -> None:
+    """Refuse an output folder that cannot be (re)written as a whole, before anything is read."""
+    out = Path(out)
+    for parent in [out, *out.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                where = "is a file" if parent == out else f"is under {parent}, which is a file"
+                raise ValueError(f"--out {out} {where}; give a folder path")
+            if not os.access(parent, os.W_OK | os.X_OK) or (
+                parent == out and not os.access(out.parent, os.W_OK | os.X_OK)
+            ):
+                blocked = out.parent if parent == out else parent
+                raise ValueError(f"--out {out}: cannot write in {blocked} (permission denied); choose another folder")
+            break
+    if out.is_dir() and any(out.iterdir()) and not (out / "summary.json").is_file():
+        raise ValueError(
+            f"--out {out} holds files that are not an earlier `thinkj prepare` output (no summary.json); "
+            "it is replaced as a whole, so give a new or empty folder"
+        )
+
+
+def _check_splits(splits: dict, val_fraction: float, pairs: int, read: int, skipped) -> None:
+    """An empty train split (or a requested val split left empty) is an error, not empty files."""
+    reasons = ", ".join(f"{n} {r}" for r, n in sorted(skipped.items())) or "none"
+    if not splits["train"]:
+        if pairs == 0 or not splits["val"]:
+            raise ValueError(f"no pair left to write: {read} row(s) read, skipped: {reasons}")
+        raise ValueError(
+            f"--val-fraction {val_fraction} leaves no pair for train.parquet ({len(splits['val'])} of "
+            f"{pairs} pair(s) in val); lower it"
+        )
+    if val_fraction > 0 and not splits["val"]:
+        raise ValueError(
+            f"--val-fraction {val_fraction} asks for a validation split, but {pairs} pair(s) leave none "
+            "for val.parquet; use --val-fraction 0 or more data"
+        )
 
 
 ROWS_PER_CHUNK = 4096
@@ -332,8 +381,12 @@ def main(argv: list[str]) -> int:
             batch_size=args.batch_size,
             **options,
         )
-    except (ValueError, FileNotFoundError) as e:
+    except ValueError as e:
         print(f"thinkj prepare: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # a missing input, or a disk or permission problem met while reading or writing
+        message = str(e) if e.errno is None else f"{e.filename}: {e.strerror}; check --input and --out"
+        print(f"thinkj prepare: {message}", file=sys.stderr)
         return 1
     print(json.dumps(summary, indent=2))
     return 0
