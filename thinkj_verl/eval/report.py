@@ -11,6 +11,7 @@ are percentages with one decimal, as in the papers; ``metrics.json`` keeps fract
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -49,8 +50,25 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def write_json(path: str | Path, data) -> None:
-    """Write ``data`` as indented JSON to ``path`` atomically."""
-    write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """Write ``data`` as indented, strict JSON to ``path`` atomically (nan and inf become null).
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.json")
+    >>> write_json(path, {"accuracy": float("nan")}); open(path).read()
+    '{\\n  "accuracy": null\\n}\\n'
+    """
+    write_text(path, json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+
+
+def _finite(value):
+    # An undefined number is null in JSON; NaN is not JSON at all and breaks strict readers.
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 # --- headline tables (shared with `thinkj eval compare`) --------------------------------------

@@ -150,6 +150,33 @@ def _check_run_file(out_dir: Path, settings: dict) -> None:
     write_json(path, {k: settings.get(k) for k in RUN_IDENTITY})
 
 
+def check_scoring_settings(generations: Path, out_dir: Path, benchmark: str, fmt: str) -> None:
+    """``--generations`` of a ``--model`` run must be scored with that run's format and benchmark.
+
+    The run's ``run.json`` sits beside its generations file; scoring strength replies with the
+    binary parser (or writing into another run's folder) would overwrite good metrics with wrong
+    ones, so it is refused, as a ``--model`` rerun with other settings is.
+    """
+    import json
+
+    for folder in dict.fromkeys([generations.parent, out_dir]):
+        path = folder / RUN_FILE
+        if not path.is_file():
+            continue
+        try:
+            run = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise EvalError(f"{path}: not readable as JSON ({error}); delete it or use a new --out") from None
+        if not isinstance(run, dict):
+            raise EvalError(f"{path}: not a run record (a JSON object); delete it or use a new --out")
+        asked = {"format": fmt, "benchmark": benchmark}
+        changed = {k: (run.get(k), v) for k, v in asked.items() if run.get(k) is not None and run.get(k) != v}
+        if changed:
+            detail = "; ".join(f"--{k} {new} but the run used {old!r}" for k, (old, new) in changed.items())
+            fix = " ".join(f"--{k} {old}" for k, (old, _) in changed.items())
+            raise EvalError(f"{path}: {detail}. Score it with {fix}, or write elsewhere with a new --out")
+
+
 def generate_judgments(pairs, settings: dict, out_dir: Path, *, progress: bool = True) -> dict:
     """Judge every planned (pair, order) not yet in ``out_dir/generations.jsonl``; append as we go.
 
@@ -182,18 +209,34 @@ def generate_judgments(pairs, settings: dict, out_dir: Path, *, progress: bool =
             store.append(
                 generation_record(by_id[todo[i][0]], todo[i][1], replies[0]) for i, replies in zip(indices, generations)
             )
-    return {"planned": len(planned), "already_done": len(planned) - len(todo), "generated": len(todo)}
+    return {"planned": len(planned), "already_done": len(planned) - len(todo), "generated": len(todo),
+            "keys": set(planned)}
+
+
+NOT_PLANNED = "not planned in this run (pair_id, order)"
 
 
 def score_and_report(generations_path: Path, out_dir: Path, info: dict, *, require_think: bool = False,
-                     progress: bool = True) -> dict:
-    """Score ``generations_path`` and write ``metrics.json``, ``report.md`` and the plots."""
+                     progress: bool = True, planned: set | None = None) -> dict:
+    """Score ``generations_path`` and write ``metrics.json``, ``report.md`` and the plots.
+
+    ``planned``: the (pair_id, order) keys of this run's benchmark; other records in the file
+    (another --limit, pairs no longer in the data) are counted in ``lines_not_used``, not scored.
+    """
     from thinkj_verl.eval import metrics as m
     from thinkj_verl.eval.report import render_report, write_json, write_plots, write_text
     from thinkj_verl.eval.scoring import score_records
     from thinkj_verl.eval.store import read_generations
 
     records, skipped_lines = read_generations(generations_path)
+    if planned is not None:
+        kept = [r for r in records if (r["pair_id"], r["order"]) in planned]
+        if len(kept) < len(records):
+            skipped_lines[NOT_PLANNED] += len(records) - len(kept)
+            print(f"thinkj eval: {len(records) - len(kept)} judgment(s) in {generations_path} are not in this "
+                  "run's benchmark pairs; counted in metrics.json generations.lines_not_used, not scored",
+                  file=sys.stderr)
+        records = kept
     if not records:
         raise EvalError(f"{generations_path} holds no judgments to score")
     scored = score_records(records, info["format"], require_think=require_think, progress=progress)
@@ -268,6 +311,7 @@ def main(argv: list[str]) -> int:
         if args.generations:
             generations = Path(args.generations)
             out_dir = Path(args.out) if args.out else generations.parent
+            check_scoring_settings(generations, out_dir, args.benchmark, args.format)
             info = {"benchmark": args.benchmark, "model": None, "data": args.data or str(generations), "format": args.format,
                     "orders": "file", "generation": None}
         else:
@@ -285,6 +329,7 @@ def main(argv: list[str]) -> int:
             if not pairs:
                 raise EvalError(f"no pairs loaded from {settings['data']} (skipped: {dict(skipped) or 'none'})")
             counts = generate_judgments(pairs, settings, out_dir, progress=progress)
+            planned = counts.pop("keys")
             print(
                 f"thinkj eval: {counts['planned']} judgments planned, {counts['already_done']} already in "
                 f"{out_dir / GENERATIONS}, {counts['generated']} generated",
@@ -297,9 +342,13 @@ def main(argv: list[str]) -> int:
                 "generation": {k: settings[k] for k in ("backend", "max_new_tokens", "temperature", "tensor_parallel")},
                 "input": {"pairs": len(pairs), "skipped": dict(skipped), **counts},
             }
-        metrics = score_and_report(generations, out_dir, info, require_think=args.require_think, progress=progress)
+        metrics = score_and_report(generations, out_dir, info, require_think=args.require_think, progress=progress,
+                                   planned=None if args.generations else planned)
     except (EvalError, ValueError, FileNotFoundError, ImportError) as error:
         print(f"thinkj eval: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a folder given as a file, a permission or disk problem
+        print(f"thinkj eval: error: {error.filename}: {error.strerror}", file=sys.stderr)
         return 2
     from thinkj_verl.eval.report import headline, pct
 
