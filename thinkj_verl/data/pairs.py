@@ -210,6 +210,21 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
             os.unlink(tmp)
 
 
+def json_safe(value):
+    """``value`` with every nan / inf float as None, so it can be written as strict JSON.
+
+    >>> json_safe({"a": [1.0, float("nan")], "b": float("inf")})
+    {'a': [1.0, None], 'b': None}
+    """
+    if isinstance(value, float):
+        return value if value - value == 0 else None  # false for nan and inf
+    if isinstance(value, Mapping):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def _new_sibling(path: Path, suffix: str, create) -> str:
     """Create (with ``create``) and return a new, unused name ``.NAME.<random><suffix>`` beside ``path``."""
     for _ in range(100):

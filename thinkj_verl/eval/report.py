@@ -11,11 +11,10 @@ are percentages with one decimal, as in the papers; ``metrics.json`` keeps fract
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from thinkj_verl.data.pairs import atomic_path
+from thinkj_verl.data.pairs import atomic_path, json_safe
 from thinkj_verl.eval.metrics import (
     REWARDBENCH_SECTIONS,
     RMBENCH_DOMAINS,
@@ -57,18 +56,8 @@ def write_json(path: str | Path, data) -> None:
     >>> write_json(path, {"accuracy": float("nan")}); open(path).read()
     '{\\n  "accuracy": null\\n}\\n'
     """
-    write_text(path, json.dumps(_finite(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
-
-
-def _finite(value):
     # An undefined number is null in JSON; NaN is not JSON at all and breaks strict readers.
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Mapping):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
+    write_text(path, json.dumps(json_safe(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 # --- headline tables (shared with `thinkj eval compare`) --------------------------------------
