@@ -282,12 +282,24 @@ class Funnel:
         return {"stages": [{"stage": s, "pairs": n} for s, n in self.stages], "dropped": self.dropped}
 
 
-def _group_by_pair(rows, where: str) -> dict[str, list[dict]]:
+def _group_by_pair(rows, where: str, text_key: str | None = None) -> dict[str, list[dict]]:
+    """Rows by pair id; a row that is not ``{pair_id, [order], [truncated], ...}`` is an error naming it."""
     grouped = defaultdict(list)
     for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ValueError(f"{where}, row {i}: expected a JSON object, got {type(row).__name__}")
         if "pair_id" not in row:
-            raise ValueError(f"{where}, row {i}: no pair_id (columns: {sorted(row)})")
-        grouped[str(row["pair_id"])].append(row)
+            raise ValueError(f"{where}, row {i}: no pair_id (columns: {sorted(map(str, row))})")
+        pair_id, order, truncated = row["pair_id"], row.get("order", "ab"), row.get("truncated")
+        if isinstance(pair_id, bool) or not isinstance(pair_id, (str, int)) or str(pair_id) == "":
+            raise ValueError(f"{where}, row {i}: pair_id must be a non-empty string, got {pair_id!r}")
+        if not isinstance(order, str) or order not in ("ab", "ba"):
+            raise ValueError(f"{where}, row {i}: order {order!r} is not 'ab' or 'ba'")
+        if truncated is not None and not isinstance(truncated, bool):
+            raise ValueError(f"{where}, row {i}: truncated must be true or false, got {truncated!r}")
+        if text_key is not None and not isinstance(row.get(text_key), str):
+            raise ValueError(f"{where}, row {i}: {text_key!r} must be a string, got {row.get(text_key)!r:.40}")
+        grouped[str(pair_id)].append(row)
     return grouped
 
 
@@ -351,7 +363,7 @@ def main(argv: list[str]) -> int:
                                   seed=options.seed)
                 write_jsonl([{"pair_id": pid, **r} for pid, rs in runs.items() for r in rs], out / "judgments.jsonl")
             else:
-                runs = _group_by_pair(read_records(options.judgments), options.judgments)
+                runs = _group_by_pair(read_records(options.judgments), options.judgments, text_key="text")
             pairs, dropped = difficulty_filter(pairs, runs, options.format)
             funnel.add("difficulty", len(pairs), dropped)
         pairs, merged = diversity_filter(pairs, get_encoder(options.encoder), options.threshold)
@@ -360,7 +372,7 @@ def main(argv: list[str]) -> int:
         if options.traces:
             rows = read_records(options.traces)
             if options.field != "output":
-                rows = [{**row, "output": row.get(options.field)} for row in rows]
+                rows = [{**row, "output": row.get(options.field)} if isinstance(row, dict) else row for row in rows]
             pairs, sft_rows, dropped = accuracy_filter(pairs, _group_by_pair(rows, options.traces), options.format)
             funnel.add("accuracy", len(pairs), dropped)
             write_jsonl(sft_rows, out / "sft.jsonl")
