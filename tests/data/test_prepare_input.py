@@ -192,3 +192,15 @@ def test_rerun_replaces_the_folder_as_a_whole(tmp_path, monkeypatch, exchange):
     prepare("helpsteer2", first, out, ["binary"], val_fraction=0.2)
     assert consistent(out)["input"] == str(first)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
+def test_pair_files_and_rows_are_strict_json_even_with_nan_in_meta(tmp_path, suffix):
+    from thinkj_verl.data.pairs import Pair, read_pairs, write_pairs
+    from thinkj_verl.data.rows import judge_row
+
+    pair = Pair("p:0", "local", [{"role": "user", "content": "Q?"}], "A.", "B.", "a", meta={"score": float("nan")})
+    write_pairs([pair], tmp_path / f"pairs{suffix}")
+    assert read_pairs(tmp_path / f"pairs{suffix}")[0].meta == {"score": None}
+    meta = judge_row(pair, "strength", "ab", index=0)["extra_info"]["meta"]
+    assert json.loads(meta, parse_constant=lambda name: pytest.fail(name)) == {"score": None}

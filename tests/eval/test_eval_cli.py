@@ -255,3 +255,12 @@ def test_generations_path_that_is_a_folder_is_one_line(tmp_path, capsys):
     assert _eval("--generations", str(tmp_path)) == 2
     err = capsys.readouterr().err
     assert err.startswith("thinkj eval: error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_unreadable_run_json_is_named(generate_args, capsys):
+    out, args = generate_args
+    out.mkdir()
+    (out / "run.json").write_text("{torn")
+    assert _eval(*args) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'run.json'}: not readable as JSON" in err and "Traceback" not in err

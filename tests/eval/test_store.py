@@ -113,3 +113,32 @@ def test_valid_optional_values_are_kept():
     assert (record["pair_id"], record["truncated"], record["num_tokens"]) == ("7", True, 16)
     record = validate_record(_record(truncated=None, num_tokens=None), "f:1")
     assert (record["truncated"], record["num_tokens"]) == (False, None)
+
+
+@pytest.mark.parametrize(
+    "record, message",
+    [
+        (_record(subset=[1]), "key 'subset' must be a string or null"),
+        (_record(source={"a": 1}), "key 'source' must be a string or null"),
+    ],
+)
+def test_grouping_keys_must_be_text(tmp_path, record, message):
+    path = tmp_path / "g.jsonl"
+    _write(path, [json.dumps(record) + "\n"])
+    with pytest.raises(GenerationsFileError, match=rf"g\.jsonl:1: {message}"):
+        read_generations(path)
+
+
+def test_a_bare_label_is_read_in_the_scored_format(tmp_path):
+    path = tmp_path / "g.jsonl"
+    _write(path, [json.dumps(_record(label=3)) + "\n"])
+    assert read_generations(path, "strength")[0][0]["label"] == 3
+    with pytest.raises(GenerationsFileError, match=r"g\.jsonl:1: key 'label': ground truth 3 is not 1"):
+        read_generations(path, "binary")
+
+
+def test_store_writes_strict_json_even_for_a_nan_in_meta(tmp_path):
+    store = GenerationStore(tmp_path / "g.jsonl")
+    store.append([_record(meta={"score": float("nan")})])
+    records, _ = read_generations(tmp_path / "g.jsonl")
+    assert records[0]["meta"] == {"score": None}

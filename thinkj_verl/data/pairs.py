@@ -329,12 +329,12 @@ def write_pairs(pairs: Iterable[Pair], path: str | os.PathLike) -> int:
             import pyarrow.parquet as pq
 
             for record in records:
-                record["meta"] = json.dumps(record["meta"], sort_keys=True)
+                record["meta"] = json.dumps(json_safe(record["meta"]), sort_keys=True, allow_nan=False)
             pq.write_table(pa.Table.from_pylist(records, schema=pair_arrow_schema()), tmp)
         elif path.suffix == ".jsonl":
             with open(tmp, "w", encoding="utf-8") as f:
                 for record in records:
-                    f.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    f.write(json.dumps(json_safe(record), ensure_ascii=False, allow_nan=False) + "\n")
         else:
             raise ValueError(f"{path}: canonical pairs are written as .jsonl or .parquet")
     return len(records)

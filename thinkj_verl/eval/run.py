@@ -133,7 +133,12 @@ def _check_run_file(out_dir: Path, settings: dict) -> None:
 
     path = out_dir / RUN_FILE
     if path.exists():
-        before = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            before = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise EvalError(f"{path}: not readable as JSON ({error}); delete it (and {GENERATIONS}) or use a new --out") from None
+        if not isinstance(before, dict):
+            raise EvalError(f"{path}: not a run record (a JSON object); delete it or use a new --out")
         changed = {k: (before.get(k), settings.get(k)) for k in RUN_IDENTITY if before.get(k) != settings.get(k)}
         if changed:
             detail = "; ".join(f"{k}: {old!r} before, {new!r} now" for k, (old, new) in changed.items())
@@ -228,7 +233,7 @@ def score_and_report(generations_path: Path, out_dir: Path, info: dict, *, requi
     from thinkj_verl.eval.scoring import score_records
     from thinkj_verl.eval.store import read_generations
 
-    records, skipped_lines = read_generations(generations_path)
+    records, skipped_lines = read_generations(generations_path, info["format"])
     if planned is not None:
         kept = [r for r in records if (r["pair_id"], r["order"]) in planned]
         if len(kept) < len(records):

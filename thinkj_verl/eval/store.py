@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from thinkj_verl.data.pairs import json_safe
 from thinkj_verl.ground_truth import GroundTruthError, parse_ground_truth
 
 ORDERS = ("ab", "ba")
@@ -45,8 +46,11 @@ class GenerationsFileError(ValueError):
     """A generations file that does not follow the documented schema."""
 
 
-def validate_record(record, where: str) -> dict:
+def validate_record(record, where: str, fmt: str = "strength") -> dict:
     """Check one record and fill its optional keys; ``where`` names file and line in errors.
+
+    ``fmt`` is the output format the label is read in (a bare integer label means 1 / 2 in
+    the binary formats, a signed strength in ``strength``).
 
     >>> validate_record({"pair_id": 7, "order": "ba", "label": {"better": "b"}, "text": "x"}, "f:1")["pair_id"]
     '7'
@@ -78,11 +82,15 @@ def validate_record(record, where: str) -> dict:
         label = record["label"]
         if isinstance(label, dict):
             label = {"strength": None, "scores": None, **label}
-        parse_ground_truth(label)
+        parse_ground_truth(label, fmt)
     except GroundTruthError as error:
         raise GenerationsFileError(f"{where}: key 'label': {error}") from None
     if not isinstance(record["text"], str):
         raise GenerationsFileError(f"{where}: key 'text' must be a string, got {type(record['text']).__name__}")
+    for key in ("subset", "source"):
+        value = record.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
+            raise GenerationsFileError(f"{where}: key {key!r} must be a string or null, got {value!r:.60}")
     meta = record.get("meta") or {}
     if not isinstance(meta, dict):
         raise GenerationsFileError(f"{where}: key 'meta' must be an object, got {type(meta).__name__}")
@@ -92,13 +100,13 @@ def validate_record(record, where: str) -> dict:
         "label": label,
         "truncated": bool(truncated),
         "num_tokens": num_tokens,
-        "subset": record.get("subset"),
+        "subset": None if record.get("subset") is None else str(record["subset"]),
         "meta": meta,
-        "source": record.get("source"),
+        "source": None if record.get("source") is None else str(record["source"]),
     }
 
 
-def read_generations(path: str | Path) -> tuple[list[dict], Counter]:
+def read_generations(path: str | Path, fmt: str = "strength") -> tuple[list[dict], Counter]:
     """Every valid record of ``path`` (first one wins per key) and a Counter of lines not used.
 
     A last line without its newline is what a crash mid-write leaves: it is counted as
@@ -134,7 +142,7 @@ def read_generations(path: str | Path) -> tuple[list[dict], Counter]:
                 skipped["torn last line"] += 1
                 continue
             raise GenerationsFileError(f"{where}: not valid JSON ({msg}); fix or delete the line") from None
-        record = validate_record(raw, where)
+        record = validate_record(raw, where, fmt)
         key = (record["pair_id"], record["order"])
         if key in seen:
             skipped["duplicate (pair_id, order)"] += 1
@@ -165,7 +173,8 @@ class GenerationStore:
 
     def append(self, records: Iterable[dict]) -> None:
         """Write ``records`` and flush them to disk before returning."""
-        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        # Strict JSON: a NaN carried in from a pair's meta would make the file unreadable.
+        lines = "".join(json.dumps(json_safe(r), ensure_ascii=False, allow_nan=False) + "\n" for r in records)
         if not lines:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
