@@ -353,6 +353,9 @@ def main(argv: list[str]) -> int:
     except (FileNotFoundError, ValueError) as error:
         print(f"thinkj pairs: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # --out under a file, or a folder that cannot be written
+        print(f"thinkj pairs: {error.filename}: {error.strerror}; check --out", file=sys.stderr)
+        return 2
     print(f"{options.method}: read {len(pairs)} pairs")
     for rule, count in counts.most_common():
         print(f"  {count:6d}  {rule}")

@@ -387,6 +387,9 @@ def main(argv: list[str]) -> int:
     except (FileNotFoundError, ValueError, ImportError) as error:
         print(f"thinkj select: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # --out under a file, or a folder that cannot be written
+        print(f"thinkj select: {error.filename}: {error.strerror}; check --out", file=sys.stderr)
+        return 2
     print(funnel.table())
     done = "sft.jsonl + critic_sft.jsonl (thinkj train sft)" if options.traces else "to_annotate.jsonl (annotate, then --traces)"
     print(f"wrote {out}/selected.jsonl, funnel.json, {done}")
