@@ -287,3 +287,8 @@ def test_weights_that_are_not_finite_numbers_are_refused_by_name(module, value):
 def test_require_think_must_be_a_boolean(module):
     with pytest.raises(ValueError, match=r"require_think='false' is not a boolean"):
         module.compute_score("x", "", LABEL_A2, require_think="false")
+
+
+def test_answer_tag_has_no_released_variant():
+    with pytest.raises(ValueError, match="variant='released' does not exist for the answer-tag reward"):
+        answer_tag.compute_score("x", "<answer>[[A]]</answer>", LABEL_A2, variant="released")
