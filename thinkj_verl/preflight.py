@@ -842,22 +842,9 @@ def run_checks(overrides: list[str], ray_address: str | None = None, sample_rows
     return report
 
 
-def fraction(text: str) -> float:
-    """argparse type: a share in 0..1 (nan, inf and anything outside refused).
-
-    >>> fraction("0.25")
-    0.25
-    """
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a share such as 0.1") from None
-    if not 0.0 <= value <= 1.0:  # also false for nan
-        raise argparse.ArgumentTypeError(f"{text!r} is not a share in 0..1; give one such as 0.1")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
+    from thinkj_verl import argtypes
+
     parser = argparse.ArgumentParser(
         prog="thinkj preflight",
         description="Check a main_ppo launch on CPU: config, batch arithmetic, model, data, reward, cluster.",
@@ -869,7 +856,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"training rows sampled for prompt lengths (default {DEFAULT_SAMPLE_ROWS})")
     parser.add_argument("--score-rows", type=int, default=DEFAULT_SCORE_ROWS,
                         help=f"of those, rows scored through the reward manager (default {DEFAULT_SCORE_ROWS})")
-    parser.add_argument("--max-filtered", type=fraction, default=DEFAULT_MAX_FILTERED,
+    parser.add_argument("--max-filtered", type=argtypes.fraction, default=DEFAULT_MAX_FILTERED,
                         help="fail when more than this share of prompts would be filtered as too long "
                              f"(default {DEFAULT_MAX_FILTERED})")
     return parser

@@ -34,6 +34,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+from thinkj_verl import argtypes
 from thinkj_verl.data.pairs import atomic_folder, atomic_path, write_pairs
 from thinkj_verl.data.rows import ORDER_POLICIES, PieceLengths, assign_orders, judge_row, row_arrow_schema
 from thinkj_verl.data.sources import SOURCES, load_pairs
@@ -330,10 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--orders", choices=ORDER_POLICIES, default="both",
                         help="both orders per pair, one balanced random order, or the canonical order")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--val-fraction", type=float, default=0.05, help="share of pairs for val.parquet")
+    parser.add_argument("--val-fraction", type=argtypes.fraction, default=0.05, help="share of pairs for val.parquet")
     parser.add_argument("--tokenizer", help="tokenizer path or hub id: token lengths and the length filter")
-    parser.add_argument("--max-prompt-length", type=int, help="skip pairs whose judge prompt is longer (tokens)")
-    parser.add_argument("--batch-size", type=int, default=1024, help="prompts per tokenizer call")
+    parser.add_argument("--max-prompt-length", type=argtypes.positive_int, help="skip pairs whose judge prompt is longer (tokens)")
+    parser.add_argument("--batch-size", type=argtypes.positive_int, default=1024, help="prompts per tokenizer call")
     parser.add_argument("--split", help="hub split to load (default: train; rewardbench: filtered)")
     parser.add_argument("--data-dir", help="hub data folder (nvidia/HelpSteer2: preference by default)")
     parser.add_argument("--keep-split", help="helpsteer2: keep rows whose split column has this value")
@@ -341,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="local source: read KEY (prompt, chosen, rejected, id, subset) from column NAME")
     parser.add_argument("--better-encoding", choices=("auto", "choice", "strength"),
                         help="thinkj_release: how to read the 'better' column")
-    parser.add_argument("--limit", type=int, help="read at most this many input rows")
+    parser.add_argument("--limit", type=argtypes.positive_int, help="read at most this many input rows")
     return parser
 
 

@@ -21,6 +21,7 @@ from collections import Counter
 from importlib import metadata
 from pathlib import Path
 
+from thinkj_verl import argtypes
 from thinkj_verl.formats import FORMATS
 from thinkj_verl.generation import BACKENDS
 
@@ -294,12 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend", choices=("auto", *BACKENDS), default="auto",
         help="auto: vllm when it is installed and a GPU is visible, else transformers",
     )
-    parser.add_argument("--tensor-parallel", type=int, default=1)
-    parser.add_argument("--max-new-tokens", type=int, default=4096)
-    parser.add_argument("--temperature", type=float, default=0.0)
-    parser.add_argument("--batch-size", type=int, help="prompts per batch (default 8 transformers, 256 vllm)")
+    parser.add_argument("--tensor-parallel", type=argtypes.positive_int, default=1)
+    parser.add_argument("--max-new-tokens", type=argtypes.positive_int, default=4096)
+    parser.add_argument("--temperature", type=argtypes.non_negative_float, default=0.0)
+    parser.add_argument("--batch-size", type=argtypes.positive_int, help="prompts per batch (default 8 transformers, 256 vllm)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random order coin and of sampling")
-    parser.add_argument("--limit", type=int, help="only the first N pairs (RM-Bench: N items)")
+    parser.add_argument("--limit", type=argtypes.positive_int, help="only the first N pairs (RM-Bench: N items)")
     parser.add_argument("--require-think", action="store_true", help="a verdict counts only after <think>...</think>")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser

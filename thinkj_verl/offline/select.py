@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from thinkj_verl import argtypes
 from thinkj_verl.offline.clip import clip_trace, write_json, write_jsonl
 from thinkj_verl.parser import parse_judgment
 
@@ -324,19 +325,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data", required=True, help="canonical pair file (.jsonl/.parquet, e.g. from thinkj prepare)")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--format", default="strength")
-    parser.add_argument("--sample", type=int, help="first draw this many pairs at random (the paper: 10K of 80K)")
+    parser.add_argument("--sample", type=argtypes.positive_int, help="first draw this many pairs at random (the paper: 10K of 80K)")
     parser.add_argument("--seed", type=int, default=0)
     source = parser.add_argument_group("difficulty (one of)")
     source.add_argument("--judge", help="base judge model path: run it --k times per pair")
     source.add_argument("--judgments", help="jsonl of judge runs: pair_id, text, [order, truncated]")
     source.add_argument("--no-difficulty", action="store_true", help="skip the difficulty step")
-    parser.add_argument("--k", type=int, default=3, help="judge runs per pair (paper: 3)")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--max-new-tokens", type=int, default=2048)
+    parser.add_argument("--k", type=argtypes.positive_int, default=3, help="judge runs per pair (paper: 3)")
+    parser.add_argument("--temperature", type=argtypes.non_negative_float, default=1.0)
+    parser.add_argument("--max-new-tokens", type=argtypes.positive_int, default=2048)
     parser.add_argument("--backend", default="auto", choices=("auto", "transformers", "vllm"),
                         help="auto: vLLM when it is installed and a GPU is visible, else transformers (as thinkj eval)")
     parser.add_argument("--encoder", default="minilm", choices=ENCODERS)
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="cosine at which instructions merge")
+    parser.add_argument("--threshold", type=argtypes.cosine, default=DEFAULT_THRESHOLD, help="cosine at which instructions merge")
     parser.add_argument("--traces", help="jsonl of annotated traces: pair_id, output, [order, truncated]; "
                         "without it the funnel stops after diversity and writes to_annotate.jsonl")
     parser.add_argument("--field", default="output", help="column of --traces holding the output text")
