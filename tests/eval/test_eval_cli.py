@@ -264,3 +264,13 @@ def test_unreadable_run_json_is_named(generate_args, capsys):
     assert _eval(*args) == 2
     err = capsys.readouterr().err
     assert f"{out / 'run.json'}: not readable as JSON" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", [b"[1, 2]\n", b'{"scores": {}}\n', b"\xff\xfe"])
+def test_compare_names_a_metrics_file_that_is_not_one(tmp_path, capsys, content):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_bytes(content)
+    assert thinkj(["eval", "compare", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert str(run / "metrics.json") in err and err.count("\n") == 1 and "Traceback" not in err
