@@ -204,3 +204,40 @@ def test_pair_files_and_rows_are_strict_json_even_with_nan_in_meta(tmp_path, suf
     assert read_pairs(tmp_path / f"pairs{suffix}")[0].meta == {"score": None}
     meta = judge_row(pair, "strength", "ab", index=0)["extra_info"]["meta"]
     assert json.loads(meta, parse_constant=lambda name: pytest.fail(name)) == {"score": None}
+
+
+WRITER = """
+import sys, itertools
+from pathlib import Path
+from thinkj_verl.data.pairs import atomic_folder
+out = Path(sys.argv[1])
+for n in itertools.count():
+    with atomic_folder(out) as stage:
+        for name in ("train.parquet", "val.parquet", "summary.json"):
+            (stage / name).write_text(f"generation {n}\\n" * 2000)
+        if n == 0:
+            print("ready", flush=True)
+"""
+
+
+def test_a_real_kill_at_any_moment_leaves_one_complete_folder(tmp_path):
+    """SIGKILL a process rewriting a folder in a loop: every time, the folder is one generation."""
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(pairs_module.__file__).parents[2]),
+                                                          os.environ.get("PYTHONPATH", "")])}
+    draw = random.Random(0)
+    for _ in range(6):
+        process = subprocess.Popen([sys.executable, "-c", WRITER, str(out)], stdout=subprocess.PIPE, env=env)
+        assert process.stdout.readline() == b"ready\n"
+        time.sleep(draw.uniform(0.0, 0.05))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        contents = {p.name: p.read_text() for p in out.iterdir()}
+        assert sorted(contents) == ["summary.json", "train.parquet", "val.parquet"]
+        assert len(set(contents.values())) == 1  # all three from the same generation
