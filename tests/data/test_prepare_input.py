@@ -241,3 +241,16 @@ def test_a_real_kill_at_any_moment_leaves_one_complete_folder(tmp_path):
         contents = {p.name: p.read_text() for p in out.iterdir()}
         assert sorted(contents) == ["summary.json", "train.parquet", "val.parquet"]
         assert len(set(contents.values())) == 1  # all three from the same generation
+
+
+def test_out_given_as_a_symlink_or_the_current_folder(tmp_path, monkeypatch):
+    rows = write_jsonl(tmp_path / "hs2.jsonl", [hs2_row(i, 2) for i in range(4)])
+    real = tmp_path / "real"
+    prepare("helpsteer2", rows, real, ["strength"], val_fraction=0)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    prepare("helpsteer2", rows, link, ["binary"], val_fraction=0)
+    assert link.is_symlink() and consistent(real)["formats"] == ["binary"]
+    monkeypatch.chdir(real)
+    prepare("helpsteer2", rows, ".", ["scores"], val_fraction=0)
+    assert consistent(real)["formats"] == ["scores"]

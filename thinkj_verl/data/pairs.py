@@ -255,7 +255,9 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     """
     import shutil
 
-    path = Path(path)
+    # Resolved: "." has no name to put a sibling beside, and a symlink to a folder should lead
+    # to its target being replaced, not the link.
+    path = Path(path).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(_new_sibling(path, ".tmp", lambda name: os.mkdir(name, 0o777)))
     try:
