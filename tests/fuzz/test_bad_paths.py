@@ -43,3 +43,14 @@ def test_out_under_a_file_is_one_line(pair_file, tmp_path, capsys, prog):
     err = capsys.readouterr().err
     assert code == 2 and err.startswith(prog) and err.count("\n") == 1 and "Traceback" not in err, err
     assert str(pair_file) in err
+
+
+@pytest.mark.parametrize("content", [b'{"messages": []}\n{not json\n', b"\xff\xfe\x00", b"[1, 2"])
+def test_train_rows_that_are_not_json_are_a_named_error(tmp_path, content):
+    from thinkj_verl.offline.train import load_rows
+
+    path = tmp_path / "sft.jsonl"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"train_files \[.*sft\.jsonl'\]: not readable as json rows") as error:
+        load_rows(str(path), "sft")
+    assert "\n" not in str(error.value)
