@@ -88,7 +88,7 @@ def test_verdict_in_thinking_does_not_count():
         (thinkj_binary, B.format(v="a"), 2, {}, 1.0),
         (thinkj_binary, "nothing", 2, {}, 0.0),
         (thinkj_binary, B.format(v="a"), 2, {"format_weight": 0.5}, 0.5),
-        (thinkj_binary, B.format(v="a") + B.format(v="b"), 2, {"variant": "released"}, 1.0),  # last one wins
+        (thinkj_binary, B.format(v="a") + B.format(v="b"), 2, {"variant": "released"}, 1.0),  # (b) wins over (a)
         (thinkj_binary, "nothing", 2, {"variant": "released"}, 0.5),
         (thinkj_binary, B.format(v="a"), 2, {"variant": "released"}, 0.0),
         (thinkj_margin, SC.format(x=20, y=90), LABEL_B, {}, 2.7),
