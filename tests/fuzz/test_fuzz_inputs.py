@@ -82,8 +82,9 @@ SOURCE_FIXTURES = {
 }
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
 @pytest.mark.parametrize("source", sorted(SOURCE_FIXTURES))
-def test_prepare_never_tracebacks_and_counts_every_row(source, tmp_path_factory, capsys):
+def test_prepare_never_tracebacks_and_counts_every_row(source, suffix, tmp_path_factory, capsys):
     from thinkj_verl.data.prepare import main
 
     base = _records(FIXTURES / SOURCE_FIXTURES[source])
@@ -93,8 +94,9 @@ def test_prepare_never_tracebacks_and_counts_every_row(source, tmp_path_factory,
     @given(content=file_bytes(base), val=st.sampled_from(["0", "0.3"]))
     def run(content, val):
         folder = tmp_path_factory.mktemp("prep")
-        path = folder / "input.jsonl"
-        path.write_bytes(content)
+        path = folder / f"input{suffix}"
+        lines = [line for line in content.splitlines() if line.strip()]
+        path.write_bytes(content if suffix == ".jsonl" else b"[" + b",\n".join(lines) + b"]")
         code = main(["--source", source, "--input", str(path), "--out", str(folder / "out"), "--val-fraction", val, *extra])
         out, err = capsys.readouterr()
         event(f'exit {code}')
@@ -106,7 +108,7 @@ def test_prepare_never_tracebacks_and_counts_every_row(source, tmp_path_factory,
         kept = summary["written"]["pairs_train"] + summary["written"]["pairs_val"]
         units = kept // 9 if source == "rmbench" else kept  # one RM-Bench row gives nine pairs
         assert summary["read"] == units + sum(summary["skipped"].values())
-        assert summary["read"] == sum(1 for line in content.splitlines() if line.strip())
+        assert summary["read"] == len(lines)
 
     run()
 
