@@ -35,6 +35,7 @@ import contextlib
 import json
 import numbers
 import os
+import re
 import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -259,6 +260,11 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     # to its target being replaced, not the link.
     path = Path(path).resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
+    # What a killed earlier run left beside DIR (its half-written or old folder) goes first.
+    leftover = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.(tmp|old)")
+    for sibling in path.parent.iterdir():
+        if leftover.fullmatch(sibling.name) and sibling.is_dir() and not sibling.is_symlink():
+            shutil.rmtree(sibling, ignore_errors=True)
     tmp = Path(_new_sibling(path, ".tmp", lambda name: os.mkdir(name, 0o777)))
     try:
         yield tmp
