@@ -259,6 +259,8 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     # Resolved: "." has no name to put a sibling beside, and a symlink to a folder should lead
     # to its target being replaced, not the link.
     path = Path(path).resolve()
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(20, "is a file, not a folder", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     # What a killed earlier run left beside DIR (its half-written or old folder) goes first.
     leftover = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.(tmp|old)")
