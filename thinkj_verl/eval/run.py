@@ -215,8 +215,7 @@ def generate_judgments(pairs, settings: dict, out_dir: Path, *, progress: bool =
             store.append(
                 generation_record(by_id[todo[i][0]], todo[i][1], replies[0]) for i, replies in zip(indices, generations)
             )
-    return {"planned": len(planned), "already_done": len(planned) - len(todo), "generated": len(todo),
-            "keys": set(planned)}
+    return {"planned": len(planned), "already_done": len(planned) - len(todo), "generated": len(todo)}
 
 
 NOT_PLANNED = "not planned in this run (pair_id, order)"
@@ -335,7 +334,7 @@ def main(argv: list[str]) -> int:
             if not pairs:
                 raise EvalError(f"no pairs loaded from {settings['data']} (skipped: {dict(skipped) or 'none'})")
             counts = generate_judgments(pairs, settings, out_dir, progress=progress)
-            planned = counts.pop("keys")
+            planned = set(plan_orders(list(dict.fromkeys(p.id for p in pairs)), args.orders, args.seed))
             print(
                 f"thinkj eval: {counts['planned']} judgments planned, {counts['already_done']} already in "
                 f"{out_dir / GENERATIONS}, {counts['generated']} generated",
