@@ -10,7 +10,7 @@ a recipe's declared weights do not break a swap to this function.
 
 from __future__ import annotations
 
-from reward_fns._common import check_kwargs, judge_row, pure, verdict_components
+from reward_fns._common import RewardKwargsError, check_kwargs, judge_row, pure, verdict_components
 
 FORMAT = "answer_tag"
 
@@ -27,7 +27,14 @@ def compute_score(
     **kwargs,
 ) -> dict:
     """Score one judge reply; ``score`` is the reward, the other keys are its components."""
-    check_kwargs("answer_tag.compute_score", variant, kwargs)
+    check_kwargs("answer_tag.compute_score", variant, kwargs, None, require_think)
+    if variant == "released":
+        # Think-J released no answer-tag reward: scoring "released" with this rule would be a silent lie.
+        raise RewardKwargsError(
+            "answer_tag.compute_score(): variant='released' does not exist for the answer-tag reward "
+            "(Think-J released strength, binary and score rewards); use variant='weighted'",
+            key="variant",
+        )
     judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
     parts = verdict_components(judgment, label)
     right = parts["acc"] and parts["format"]

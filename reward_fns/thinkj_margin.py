@@ -10,8 +10,9 @@
 
 The paper reports that this reward gets hacked (scores pushed to 0 and 100) and trails the
 strength reward; it is here for that ablation. ``variant="released"`` is the released
-``reward_score``: first score pair anywhere; right side 1 + min(margin, 1), wrong side (or equal
-scores) max(-margin, -1), none 0.5.
+``reward_score`` with its regex (`RELEASED_PATTERN`: ``<Score 1>`` ... ``<Score 2>`` on one
+line, decimals allowed); right side 1 + min(margin, 1), wrong side (or equal scores)
+max(-margin, -1), none 0.5; two scores too long to be finite (released: nan) 0.5.
 
 >>> compute_score("skywork", "Therefore, the quality scores for Response (a) and Response (b) "
 ...               "are [[20]] and [[90]], respectively.", {"better": "b"})["score"]
@@ -20,19 +21,32 @@ scores) max(-margin, -1), none 0.5.
 
 from __future__ import annotations
 
+import re
+
 from reward_fns._common import check_kwargs, judge_row, pure, verdict_components
+from thinkj_verl.ground_truth import GroundTruth
 
 FORMAT = "scores"
 
 
-def released_score(judgment, label) -> float:
-    """The released ``reward_score`` on an already parsed reply."""
-    if not judgment.matches:
+# The released ``reward_score`` regex: plain (possibly decimal) numbers right inside the tags,
+# both tags on one line (no DOTALL); the first <Score 1> with the last <Score 2> after it.
+RELEASED_PATTERN = re.compile(r"<Score 1>(\d*\.?\d+)</Score 1>.*<Score 2>(\d*\.?\d+)</Score 2>")
+
+
+def released_score(solution_str: str, label: GroundTruth) -> float:
+    """The released ``reward_score``: right side 1 + min(margin, 1), else max(-margin, -1), none 0.5; two scores too long to be finite (released: nan) 0.5."""
+    match = RELEASED_PATTERN.search(solution_str)
+    if match is None:
         return 0.5
-    first = judgment.matches[0]
-    margin = abs(first.scores[0] - first.scores[1]) / 100.0
-    if first.verdict == label.better:
-        return 1.0 + min(margin, 1.0)
+    score_1, score_2 = float(match.group(1)), float(match.group(2))
+    margin = abs(score_1 - score_2) / 100
+    if margin != margin:
+        # Two scores of 309+ digits both read as inf: the released code returns nan here, which
+        # would turn a whole GRPO group's advantages into nan. The one deliberate difference.
+        return 0.5
+    if (score_1 > score_2 and label.better == "a") or (score_1 < score_2 and label.better == "b"):
+        return min(margin, 1.0) + 1.0
     return max(-margin, -1.0)
 
 
@@ -51,7 +65,11 @@ def compute_score(
     **kwargs,
 ) -> dict:
     """Score one judge reply; ``score`` is the reward, the other keys are its components."""
-    check_kwargs("thinkj_margin.compute_score", variant, kwargs)
+    check_kwargs(
+        "thinkj_margin.compute_score", variant, kwargs,
+        {"accuracy_weight": accuracy_weight, "format_weight": format_weight, "margin_weight": margin_weight},
+        require_think,
+    )
     judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
     parts = verdict_components(judgment, label)
     r_acc, r_format = parts["acc"], parts["format"]
@@ -60,7 +78,7 @@ def compute_score(
         margin = abs(judgment.scores[0] - judgment.scores[1]) / 100.0
         r_margin = margin if r_acc else -margin
     if variant == "released":
-        score = released_score(judgment, label)
+        score = released_score(judgment.text, label)
     else:
         score = accuracy_weight * r_acc + format_weight * r_format + margin_weight * r_margin
     return {"score": float(score), **parts, "margin": r_margin}

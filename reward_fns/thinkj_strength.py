@@ -11,8 +11,10 @@
 
 Defaults are the paper's best 32B setting (Table 8: format 1.0, strength 0.2; accuracy is
 fixed at 1.0). ``variant="released"`` scores with the released Think-J ``reward_strength``
-formula instead: first final sentence anywhere in the reply, wrong side or none -> 0.0, right
-side -> 1 - | |g| - s | / 8, right side with a strength outside 1..3 -> 0.5, tie (g = 0) -> 0.0.
+formula instead, with its own regex (`RELEASED_PATTERN`: the closing period required, no
+"preference", no sign): first match anywhere in the reply, thinking included, wrong side or
+none -> 0.0, right side -> 1 - | |g| - s | / 8, right side with a strength outside 1..3 -> 0.5,
+tie (g = 0) -> 0.0. A cut reply is scored as the released code would, on its text.
 
 >>> reply = "<think>(a) is correct.</think> Therefore, Response (a) is better, and the strength is [[3]]."
 >>> compute_score("helpsteer2", reply, {"better": "a", "strength": 2, "scores": None})["score"]
@@ -21,26 +23,30 @@ side -> 1 - | |g| - s | / 8, right side with a strength outside 1..3 -> 0.5, tie
 
 from __future__ import annotations
 
-from reward_fns._common import check_kwargs, is_released_tie, judge_row, pure, verdict_components
+import re
+
+from reward_fns._common import check_kwargs, is_released_tie, judge_row, pure, released_digits, verdict_components
 from thinkj_verl.formats import STRENGTH_RANGE
-from thinkj_verl.ground_truth import parse_ground_truth
+from thinkj_verl.ground_truth import GroundTruth
 
 FORMAT = "strength"
 
 
-def released_score(judgment, ground_truth) -> float:
-    """The released ``reward_strength`` on an already parsed reply (signed-int label ``g``)."""
-    if is_released_tie(ground_truth):
+# The released ``reward_strength`` regex, searched anywhere in the reply; stricter than the
+# parser's sentence: the closing period is required and "preference strength" or a sign is not.
+RELEASED_PATTERN = re.compile(r"Therefore, Response \((a|b)\) is better, and the strength is \[\[(\d+)\]\]\.")
+
+
+def released_score(solution_str: str, label: GroundTruth) -> float:
+    """The released ``reward_strength``: first match anywhere, by the signed-int label ``g``."""
+    g = label.to_released(FORMAT)
+    match = RELEASED_PATTERN.search(solution_str)
+    if match is None or match.group(1) != ("a" if g < 0 else "b"):
         return 0.0
-    g = parse_ground_truth(ground_truth, FORMAT).to_released(FORMAT)
-    if not judgment.matches:
-        return 0.0
-    first = judgment.matches[0]
-    if first.verdict != ("a" if g < 0 else "b"):
-        return 0.0
+    strength = released_digits(match.group(2))
     low, high = STRENGTH_RANGE
-    if low <= first.strength <= high:
-        return 1.0 - abs(abs(g) - first.strength) / 8.0
+    if strength is not None and low <= strength <= high:
+        return 1.0 - abs(abs(g) - strength) / 8.0
     return 0.5
 
 
@@ -59,7 +65,11 @@ def compute_score(
     **kwargs,
 ) -> dict:
     """Score one judge reply; ``score`` is the reward, the other keys are its components."""
-    check_kwargs("thinkj_strength.compute_score", variant, kwargs)
+    check_kwargs(
+        "thinkj_strength.compute_score", variant, kwargs,
+        {"accuracy_weight": accuracy_weight, "format_weight": format_weight, "strength_weight": strength_weight},
+        require_think,
+    )
     if variant == "released" and is_released_tie(ground_truth):
         # A tie has no better response: the released formula gives 0.0 whatever the reply.
         return dict.fromkeys(("score", "acc", "format", "verdict", "strength_pred", "r_strength"), 0.0) | {
@@ -76,7 +86,7 @@ def compute_score(
         r_strength = 1.0 - strength_err / 2.0
 
     if variant == "released":
-        score = released_score(judgment, ground_truth)
+        score = released_score(judgment.text, label)
     else:
         score = accuracy_weight * r_acc + format_weight * r_format + strength_weight * r_strength
     return {

@@ -57,11 +57,13 @@ def add_engine_arguments(parser) -> None:
     {'tensor_parallel': 1, 'max_model_len': 8192, 'gpu_memory_utilization': None}
     """
     group = parser.add_argument_group("generation engine (vLLM)")
-    group.add_argument("--tensor-parallel", type=int, default=1, help="GPUs per vLLM engine (a large judge: 4 or 8)")
-    group.add_argument("--max-model-len", type=int,
+    from thinkj_verl import argtypes
+
+    group.add_argument("--tensor-parallel", type=argtypes.positive_int, default=1, help="GPUs per vLLM engine (a large judge: 4 or 8)")
+    group.add_argument("--max-model-len", type=argtypes.positive_int,
                        help="prompt + reply tokens per sequence (vLLM's max_model_len; default: the model's); "
                             "lower it when the KV cache does not fit; the transformers backend keeps it too")
-    group.add_argument("--gpu-memory-utilization", type=float,
+    group.add_argument("--gpu-memory-utilization", type=argtypes.fraction,
                        help="share of each GPU vLLM may take, weights and KV cache (vLLM's default 0.9)")
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -30,6 +31,15 @@ from thinkj_verl.formats import SCORE_RANGE, STRENGTH_RANGE
 SCHEMA_HINT = (
     'use {"better": "a" or "b", "strength": 1..3 or null, "scores": [score_a, score_b] or null}'
 )
+
+
+_RELEASED_TEXT = re.compile(r"\s*[+-]?[0-9]{1,9}\s*", re.ASCII)
+
+
+def _short(value) -> str:
+    # Labels go into one-line error messages: a 5000-digit or multi-line label stays short.
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"
 
 
 class GroundTruthError(ValueError):
@@ -103,17 +113,22 @@ def parse_ground_truth(value, fmt: str = "strength") -> GroundTruth:
         return GroundTruth(value["better"], value.get("strength"), (float(scores[0]), float(scores[1])) if scores else None)
     if _is_int(value):
         return _from_released(int(value), fmt)
-    if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+    if isinstance(value, str):
+        # Only a plain ASCII integer: "--2", "²" or a 5000-digit run would make int() raise.
+        if _RELEASED_TEXT.fullmatch(value) is None:
+            raise GroundTruthError(
+                f"ground truth {_short(value)} is not an integer label or a dict; {SCHEMA_HINT}"
+            )
         return _from_released(int(value), fmt)
     if not isinstance(value, Mapping):
-        raise GroundTruthError(f"ground truth {value!r} is not a dict; {SCHEMA_HINT}")
+        raise GroundTruthError(f"ground truth {_short(value)} is not a dict; {SCHEMA_HINT}")
 
     unknown = set(value) - {"better", "strength", "scores"}
     if unknown:
-        raise GroundTruthError(f"ground truth {dict(value)!r} has unknown keys {sorted(unknown)}; {SCHEMA_HINT}")
+        raise GroundTruthError(f"ground truth {_short(dict(value))} has unknown keys {sorted(unknown, key=str)}; {SCHEMA_HINT}")
     better = value.get("better")
-    if better not in ("a", "b"):
-        raise GroundTruthError(f"ground truth {dict(value)!r}: 'better' must be 'a' or 'b'; {SCHEMA_HINT}")
+    if not isinstance(better, str) or better not in ("a", "b"):
+        raise GroundTruthError(f"ground truth {_short(dict(value))}: 'better' must be 'a' or 'b'; {SCHEMA_HINT}")
 
     strength = _none_if_nan(value.get("strength"))
     if strength is not None:
@@ -122,7 +137,7 @@ def parse_ground_truth(value, fmt: str = "strength") -> GroundTruth:
             low <= int(strength) <= high
         ):
             raise GroundTruthError(
-                f"ground truth {dict(value)!r}: 'strength' must be an integer {low}..{high} or null"
+                f"ground truth {_short(dict(value))}: 'strength' must be an integer {low}..{high} or null"
             )
         strength = int(strength)
 
@@ -137,7 +152,7 @@ def parse_ground_truth(value, fmt: str = "strength") -> GroundTruth:
             or not all(low <= s <= high for s in scores)
         ):
             raise GroundTruthError(
-                f"ground truth {dict(value)!r}: 'scores' must be two numbers in {low}..{high} or null"
+                f"ground truth {_short(dict(value))}: 'scores' must be two numbers in {low}..{high} or null"
             )
         scores = (float(scores[0]), float(scores[1]))
     return GroundTruth(better=better, strength=strength, scores=scores)
@@ -149,7 +164,8 @@ _PLAIN_STRENGTHS = frozenset(range(STRENGTH_RANGE[0], STRENGTH_RANGE[1] + 1))
 
 def _is_plain_label(value: dict) -> bool:
     # Only exact ints/floats/lists pass here; numpy values and NaNs take the general path.
-    if value.get("better") not in ("a", "b") or not value.keys() <= _LABEL_KEYS:
+    better = value.get("better")
+    if type(better) is not str or better not in ("a", "b") or not value.keys() <= _LABEL_KEYS:
         return False
     strength, scores = value.get("strength"), value.get("scores")
     if strength is not None and (type(strength) is not int or strength not in _PLAIN_STRENGTHS):

@@ -22,8 +22,13 @@ would otherwise fail only after the cluster is up:
   manager as the function scores it directly, the flipped verdict lower;
 - with ``--ray-address``: the cluster has the nodes and GPUs the config asks for, alive.
 
-One table is printed (check, OK / FAIL / SKIP, detail or fix); the exit status is 1 when any
-check fails, else 0.
+- keys of verl's legacy reward tree (``reward_model.reward_manager``, ``reward_model.reward_kwargs``,
+  top-level ``custom_reward_function.*``, ...) left at verl's defaults: main_ppo composes them
+  but never reads them, so a value there (as in the released Think-J scripts) is silently lost;
+- ``trainer.logger`` with wandb has credentials (else a WARN row with the fix).
+
+One table is printed (check, OK / WARN / FAIL / SKIP, detail or fix); the exit status is 1 when
+any check fails, else 0.
 """
 
 from __future__ import annotations
@@ -39,7 +44,7 @@ from dataclasses import dataclass
 
 from thinkj_verl import memory_plan
 
-OK, FAIL, SKIP = "OK", "FAIL", "SKIP"
+OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 DEFAULT_SAMPLE_ROWS = 64
 DEFAULT_SCORE_ROWS = 4
 DEFAULT_MAX_FILTERED = 0.10
@@ -69,6 +74,10 @@ class Report:
     def fail(self, name: str, detail: str) -> Check:
         return self.add(name, FAIL, detail)
 
+    def warn(self, name: str, detail: str) -> Check:
+        """A launch that runs but may not do what was meant (the exit status stays 0)."""
+        return self.add(name, WARN, detail)
+
     def skip(self, name: str, detail: str) -> Check:
         return self.add(name, SKIP, detail)
 
@@ -83,6 +92,9 @@ class Report:
             detail = c.detail.replace("\n", " ")
             lines.append(f"{c.name:<{width}}  {c.status:<6}  {detail}")
         verdict = f"{len(self.failed)} check(s) FAILED" if self.failed else "all checks passed"
+        warnings_ = sum(c.status == WARN for c in self.checks)
+        if warnings_:
+            verdict += f", {warnings_} warning(s)"
         lines.append(f"\n{verdict} ({len(self.checks)} run)")
         return "\n".join(lines)
 
@@ -180,6 +192,121 @@ def check_verl_validation(report: Report, config) -> None:
         report.fail("verl validate_config", f"{_error(exc)} (main_ppo's first check)")
         return
     report.ok("verl validate_config", "passed")
+
+
+# Where main_ppo reads what verl's legacy reward tree (``legacy_reward_impl.yaml``) used to say;
+# only verl's fully-async trainer migrates these keys, main_ppo composes them and reads none.
+LEGACY_REPLACEMENTS = {
+    "reward_model.reward_manager": "reward.reward_manager.name",
+    "reward_model.reward_kwargs": "reward.custom_reward_function.reward_kwargs",
+    "reward_model.num_workers": "reward.num_workers",
+    "reward_model.reward_loop_source": "reward.reward_manager.source",
+    "reward_model.reward_loop_module_path": "reward.reward_manager.module.path",
+    "reward_model.reward_loop_class_name": "reward.reward_manager.module.name",
+    "reward_model.model.path": "reward.reward_model.model_path",
+    "reward_model.enable": "reward.reward_model.enable",
+    "reward_model.enable_resource_pool": "reward.reward_model.enable_resource_pool",
+    "reward_model.n_gpus_per_node": "reward.reward_model.n_gpus_per_node",
+    "reward_model.nnodes": "reward.reward_model.nnodes",
+    "reward_model.rollout": "reward.reward_model.rollout",
+    "custom_reward_function": "reward.custom_reward_function",
+    "sandbox_fusion": "reward.sandbox_fusion",
+}
+
+
+def _leaves(node, prefix: str) -> dict:
+    """{dotted key: value} of every leaf under ``prefix`` (an empty dict or list counts as a leaf)."""
+    if isinstance(node, dict) and node:
+        out = {}
+        for key, value in node.items():
+            out.update(_leaves(value, f"{prefix}.{key}"))
+        return out
+    return {prefix: node}
+
+
+def legacy_replacement(key: str) -> str | None:
+    """The key main_ppo reads instead of legacy ``key``; None when there is none.
+
+    >>> legacy_replacement("reward_model.reward_kwargs.format_weight")
+    'reward.custom_reward_function.reward_kwargs.format_weight'
+    >>> legacy_replacement("custom_reward_function.path")
+    'reward.custom_reward_function.path'
+    """
+    for old in sorted(LEGACY_REPLACEMENTS, key=len, reverse=True):
+        if key == old or key.startswith(old + "."):
+            return LEGACY_REPLACEMENTS[old] + key[len(old):]
+    return None
+
+
+def legacy_key_problems(config, default) -> list[str]:
+    """Legacy reward keys whose value differs from verl's composed default, each with its replacement."""
+    from omegaconf import OmegaConf
+
+    problems = []
+    for root in ("reward_model", "custom_reward_function", "sandbox_fusion"):
+        ours = _leaves(OmegaConf.to_container(config, resolve=False).get(root) or {}, root)
+        theirs = _leaves(OmegaConf.to_container(default, resolve=False).get(root) or {}, root)
+        for key, value in ours.items():
+            if key in theirs and value == theirs[key]:
+                continue
+            if key not in theirs and value in (None, {}, []):
+                continue
+            new = legacy_replacement(key)
+            fix = f"set {new}={value} instead" if new else "no key of main_ppo reads it; remove it"
+            problems.append(f"{key}={value} is ignored by main_ppo: {fix}")
+    return problems
+
+
+def check_legacy_keys(report: Report, config) -> None:
+    try:
+        default = compose_config([])
+    except Exception as exc:  # pragma: no cover - verl's own tree always composes
+        report.skip("legacy reward keys", f"verl's default config does not compose: {_error(exc)}")
+        return
+    problems = legacy_key_problems(config, default)
+    if problems:
+        report.fail("legacy reward keys", "; ".join(problems))
+    else:
+        report.ok("legacy reward keys", "reward_model.*, custom_reward_function.* at verl's defaults (main_ppo reads reward.*)")
+
+
+def wandb_credentials(env=None, home: str | None = None) -> str | None:
+    """Where wandb would find credentials (or that it needs none); None when it has none.
+
+    >>> wandb_credentials({"WANDB_MODE": "offline"}, home="/nonexistent")
+    'WANDB_MODE=offline'
+    """
+    import netrc
+
+    env = os.environ if env is None else env
+    if env.get("WANDB_MODE", "").strip().lower() in ("offline", "disabled", "dryrun"):
+        return f"WANDB_MODE={env['WANDB_MODE']}"
+    if env.get("WANDB_API_KEY"):
+        return "WANDB_API_KEY"
+    path = os.path.join(home if home is not None else os.path.expanduser("~"), ".netrc")
+    if env.get("NETRC"):
+        path = env["NETRC"]
+    try:
+        if netrc.netrc(path).authenticators("api.wandb.ai"):
+            return f"{path} (api.wandb.ai)"
+    except (OSError, netrc.NetrcParseError):
+        pass
+    return None
+
+
+def check_logger(report: Report, config, env=None, home: str | None = None) -> None:
+    logger = config.trainer.get("logger")
+    loggers = [logger] if isinstance(logger, str) else list(logger or [])
+    if "wandb" not in loggers:
+        report.ok("trainer.logger", f"{loggers}: no credentials needed")
+        return
+    found = wandb_credentials(env, home)
+    if found:
+        report.ok("trainer.logger", f"{loggers}: wandb credentials from {found}")
+    else:
+        report.warn("trainer.logger", f"{loggers} but no wandb credentials (WANDB_API_KEY unset, no api.wandb.ai "
+                                      "entry in ~/.netrc): the run fails when it starts logging; set "
+                                      "trainer.logger=[console], or WANDB_MODE=offline, or `wandb login`")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -692,6 +819,8 @@ def run_checks(overrides: list[str], ray_address: str | None = None, sample_rows
     if config is None:
         return report
     check_verl_validation(report, config)
+    check_legacy_keys(report, config)
+    check_logger(report, config)
     check_batches(report, config)
     tokenizer = check_model(report, config)
     if tokenizer is not None:  # the per-GPU memory plan, from config.json (thinkj_verl/memory_plan.py)
@@ -722,6 +851,8 @@ def run_checks(overrides: list[str], ray_address: str | None = None, sample_rows
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from thinkj_verl import argtypes
+
     parser = argparse.ArgumentParser(
         prog="thinkj preflight",
         description="Check a main_ppo launch on CPU: config, batch arithmetic, model, data, reward, cluster.",
@@ -733,7 +864,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"training rows sampled for prompt lengths (default {DEFAULT_SAMPLE_ROWS})")
     parser.add_argument("--score-rows", type=int, default=DEFAULT_SCORE_ROWS,
                         help=f"of those, rows scored through the reward manager (default {DEFAULT_SCORE_ROWS})")
-    parser.add_argument("--max-filtered", type=float, default=DEFAULT_MAX_FILTERED,
+    parser.add_argument("--max-filtered", type=argtypes.fraction, default=DEFAULT_MAX_FILTERED,
                         help="fail when more than this share of prompts would be filtered as too long "
                              f"(default {DEFAULT_MAX_FILTERED})")
     parser.add_argument("--gpu-memory", type=float, default=memory_plan.DEFAULT_GPU_GIB, metavar="GIB",

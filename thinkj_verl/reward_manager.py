@@ -152,7 +152,8 @@ class ThinkJRewardManager(RewardManagerBase):
                 data_source="thinkj/probe", solution_str="", ground_truth=_PROBE_LABEL, extra_info={"truncated": True}
             )
         except RewardKwargsError as error:
-            raise ValueError(f"reward.custom_reward_function.reward_kwargs: {error}") from error
+            key = f".{error.key}" if getattr(error, "key", None) else ""
+            raise ValueError(f"reward.custom_reward_function.reward_kwargs{key}: {error}") from error
         except TypeError as error:
             if "keyword argument" in str(error):
                 raise ValueError(

@@ -88,7 +88,7 @@ def test_verdict_in_thinking_does_not_count():
         (thinkj_binary, B.format(v="a"), 2, {}, 1.0),
         (thinkj_binary, "nothing", 2, {}, 0.0),
         (thinkj_binary, B.format(v="a"), 2, {"format_weight": 0.5}, 0.5),
-        (thinkj_binary, B.format(v="a") + B.format(v="b"), 2, {"variant": "released"}, 1.0),  # last one wins
+        (thinkj_binary, B.format(v="a") + B.format(v="b"), 2, {"variant": "released"}, 1.0),  # (b) wins over (a)
         (thinkj_binary, "nothing", 2, {"variant": "released"}, 0.5),
         (thinkj_binary, B.format(v="a"), 2, {"variant": "released"}, 0.0),
         (thinkj_margin, SC.format(x=20, y=90), LABEL_B, {}, 2.7),
@@ -155,60 +155,140 @@ def test_scores_are_finite_and_within_documented_bounds(text, label, aw, fw, sw,
         assert strength == binary == 0.0 and tag == -1.0
 
 
-# The released formulas, written from their published description (method.md section 1) with
-# the released regexes, independently of reward_fns/.
+# The released formulas, re-implemented here from their description (method.md section 1) and
+# the released regexes, independently of reward_fns/: what `variant="released"` must equal bit for bit.
 RELEASED_STRENGTH = re.compile(r"Therefore, Response \((a|b)\) is better, and the strength is \[\[(\d+)\]\]\.")
-RELEASED_COT = re.compile(r"Therefore, Response \((a|b)\) is better\.")
+RELEASED_COT_A = re.compile(r"Response \(a\) is better.")
+RELEASED_COT_B = re.compile(r"Response \(b\) is better.")
+RELEASED_SCORE = re.compile(r"<Score 1>(\d*\.?\d+)</Score 1>.*<Score 2>(\d*\.?\d+)</Score 2>")
 
 
 def published_reward_strength(text, g):
     m = RELEASED_STRENGTH.search(text)
-    if g == 0 or m is None or m.group(1) != ("a" if g < 0 else "b"):
+    if m is None:
+        return 0.0
+    if not ((m.group(1) == "a" and g < 0) or (m.group(1) == "b" and g > 0)):
         return 0.0
     s = int(m.group(2))
-    return 1 - abs(abs(g) - s) / 8 if s in (1, 2, 3) else 1 + (-0.5)
+    return 1 + (-abs(abs(g) - s) / 8 if s in {1, 2, 3} else -0.5)
 
 
 def published_reward_cot(text, g):
-    found = RELEASED_COT.findall(text)
-    if not found:
-        return 0.5
-    return 1.0 if found[-1] == ("a" if g == 1 else "b") else 0.0
+    judgement = 0
+    if RELEASED_COT_A.search(text):
+        judgement = 1
+    if RELEASED_COT_B.search(text):
+        judgement = 2
+    return 1.0 if judgement == g else 0.5 if judgement == 0 else 0.0
 
 
 def published_reward_score(text, g):
-    m1 = re.search(r"<Score 1>(\d+)</Score 1>", text)
-    m2 = re.search(r"<Score 2>(\d+)</Score 2>", text)
-    if m1 is None or m2 is None:
+    m = RELEASED_SCORE.search(text)
+    if m is None:
         return 0.5
-    s1, s2 = int(m1.group(1)), int(m2.group(1))
-    margin = abs(s1 - s2) / 100
-    right = (s1 > s2 and g == 1) or (s2 > s1 and g == 2)
-    return 1 + min(margin, 1) if right else max(-margin, -1)
+    s1, s2 = float(m.group(1)), float(m.group(2))
+    if (s1 > s2 and g == 1) or (s1 < s2 and g == 2):
+        return min(abs(s1 - s2) / 100, 1.0) + 1.0
+    return max(-abs(s1 - s2) / 100, -1.0)
 
 
-RELEASED_FRAGMENTS = st.one_of(
-    st.builds(S.format, v=st.sampled_from("ab"), s=st.integers(0, 12)),
-    st.builds(B.format, v=st.sampled_from("ab")),
-    st.builds("<Score 1>{}</Score 1>".format, st.integers(0, 100)),
-    st.builds("<Score 2>{}</Score 2>".format, st.integers(0, 100)),
-    st.sampled_from(["<think>", "</think>", " reasoning ", "\n", "(b)", "strength is [[2]]"]),
+# Replies that vary exactly what the released regexes are strict about: the closing period,
+# spacing, case, the brackets, the digits (leading zeros, signs, out of range, other scripts),
+# "preference strength", several sentences, <think> and where the sentence sits.
+SIDE = st.sampled_from(["(a)", "(b)", "(A)", "( a)", "a"])
+STRENGTH_DIGITS = st.sampled_from(["1", "2", "3", "0", "4", "03", "12", "+2", "-1", "2.0", "\u0663", "9" * 30, ""])
+STRENGTH_SENTENCE = st.builds(
+    lambda lead, side, sep, word, opener, digits, closer, end: (
+        f"{lead}Response {side} is better,{sep}and the {word} is {opener}{digits}{closer}{end}"
+    ),
+    lead=st.sampled_from(["Therefore, ", "therefore, ", "Therefore ", "Therefore,  ", ""]),
+    side=SIDE, sep=st.sampled_from([" ", "  ", "\n"]),
+    word=st.sampled_from(["strength", "preference strength", "Strength"]),
+    opener=st.sampled_from(["[[", "[", "[[ "]), digits=STRENGTH_DIGITS, closer=st.sampled_from(["]]", "]", " ]]"]),
+    end=st.sampled_from([".", "", "!", " .", ".\n", ". More text."]),
 )
+COT_SENTENCE = st.builds(
+    lambda lead, side, end: f"{lead}Response {side} is better{end}",
+    lead=st.sampled_from(["Therefore, ", "therefore ", "", "I think "]), side=SIDE,
+    end=st.sampled_from([".", "", "!", ",", "\n", " than (b).", ". "]),
+)
+SCORE_VALUE = st.sampled_from(["0", "30", "70", "100", "150", "07", "2.5", ".5", "5.", " 40", "-3", "1" * 400, ""])
+SCORE_TAGS = st.builds(
+    lambda one, two, order, gap: (
+        f"<Score 1>{one}</Score 1>{gap}<Score 2>{two}</Score 2>" if order else f"<Score 2>{two}</Score 2>{gap}<Score 1>{one}</Score 1>"
+    ),
+    one=SCORE_VALUE, two=SCORE_VALUE, order=st.booleans(), gap=st.sampled_from(["", " and ", "\n", "<Score 2>9</Score 2>"]),
+)
+FILLER = st.sampled_from(["<think>", "</think>", " reasoning. ", "\n", "(b) ", "[[2]]", "", "<think>\nWait."])
+RELEASED_REPLY = st.lists(
+    st.one_of(STRENGTH_SENTENCE, COT_SENTENCE, SCORE_TAGS, FILLER, st.builds(S.format, v=st.sampled_from("ab"), s=st.integers(0, 4))),
+    max_size=6,
+).map("".join)
 
 
-@settings(max_examples=400, deadline=None)
-@given(parts=st.lists(RELEASED_FRAGMENTS, max_size=8), g=st.sampled_from([-3, -2, -1, 0, 1, 2, 3]))
-def test_released_strength_equals_published_formula(parts, g):
-    text = "".join(parts)
-    ours = thinkj_strength.compute_score("x", text, g, None, variant="released")["score"]
-    assert ours == pytest.approx(published_reward_strength(text, g))
+@settings(max_examples=600, deadline=None)
+@given(text=RELEASED_REPLY, g=st.sampled_from([-3, -2, -1, 0, 1, 2, 3]), require_think=st.booleans(),
+       truncated=st.booleans())
+def test_released_strength_equals_published_formula(text, g, require_think, truncated):
+    # The released code knows neither <think> rules nor truncation: it reads the text only.
+    ours = thinkj_strength.compute_score(
+        "x", text, g, {"truncated": truncated}, variant="released", require_think=require_think
+    )["score"]
+    assert ours == published_reward_strength(text, g)
 
 
-@settings(max_examples=400, deadline=None)
-@given(parts=st.lists(RELEASED_FRAGMENTS, max_size=8), g=st.sampled_from([1, 2]))
-def test_released_binary_and_margin_equal_published_formulas(parts, g):
-    text = "".join(parts)
-    assert thinkj_binary.compute_score("x", text, g, None, variant="released")["score"] == published_reward_cot(text, g)
-    assert thinkj_margin.compute_score("x", text, g, None, variant="released")["score"] == pytest.approx(
-        published_reward_score(text, g)
-    )
+@settings(max_examples=600, deadline=None)
+@given(text=RELEASED_REPLY, g=st.sampled_from([1, 2]), require_think=st.booleans())
+def test_released_binary_and_margin_equal_published_formulas(text, g, require_think):
+    kw = dict(variant="released", require_think=require_think)
+    assert thinkj_binary.compute_score("x", text, g, None, **kw)["score"] == published_reward_cot(text, g)
+    published = published_reward_score(text, g)
+    # The one deliberate difference: nan (two infinite scores) reads as unparsable, 0.5.
+    assert thinkj_margin.compute_score("x", text, g, None, **kw)["score"] == (0.5 if math.isnan(published) else published)
+    # The dict label reads the same as the released integer.
+    label = {"better": "a" if g == 1 else "b"}
+    assert thinkj_binary.compute_score("x", text, label, None, **kw)["score"] == published_reward_cot(text, g)
+
+
+@pytest.mark.parametrize(
+    "module, reply, label, score",
+    [
+        # The closing period is part of the released strength regex.
+        (thinkj_strength, "Therefore, Response (a) is better, and the strength is [[3]]", -3, 0.0),
+        (thinkj_strength, "Therefore, Response (a) is better, and the strength is [[3]].", -3, 1.0),
+        (thinkj_strength, "Therefore, Response (a) is better, and the preference strength is [[3]].", -3, 0.0),
+        (thinkj_strength, "Therefore, Response (a) is better, and the strength is [[03]].", -2, 0.875),
+        (thinkj_strength, "Therefore, Response (a) is better, and the strength is [[+3]].", -3, 0.0),
+        # First match wins, wherever it sits, thinking included.
+        (thinkj_strength, "<think>" + S.format(v="b", s=1) + "</think>" + S.format(v="a", s=3), -3, 0.0),
+        # reward_cot: "." is a wildcard and needs a character; (b) wins over (a) wherever it sits.
+        (thinkj_binary, "Response (a) is better!", 1, 1.0),
+        (thinkj_binary, "Therefore, Response (a) is better", 1, 0.5),
+        (thinkj_binary, B.format(v="b") + " " + B.format(v="a"), 1, 0.0),
+        # reward_score: decimals count, a newline between the tags does not.
+        (thinkj_margin, "<Score 1>2.5</Score 1><Score 2>.5</Score 2>", 1, 1.02),
+        (thinkj_margin, "<Score 1>10</Score 1>\n<Score 2>70</Score 2>", 2, 0.5),
+        (thinkj_margin, "<Score 1> 10</Score 1><Score 2>70</Score 2>", 2, 0.5),
+    ],
+)
+def test_released_variants_are_strict_where_the_released_regexes_are(module, reply, label, score):
+    assert module.compute_score("x", reply, label, None, variant="released")["score"] == pytest.approx(score)
+
+
+@pytest.mark.parametrize("module", [thinkj_strength, thinkj_binary, thinkj_margin, answer_tag])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "1.0", None, True])
+def test_weights_that_are_not_finite_numbers_are_refused_by_name(module, value):
+    with pytest.raises(ValueError, match=r"format_weight=.* is not a finite number") as error:
+        module.compute_score("x", "", LABEL_A2, format_weight=value)
+    assert error.value.key == "format_weight"
+
+
+@pytest.mark.parametrize("module", [thinkj_strength, thinkj_binary, thinkj_margin, answer_tag])
+def test_require_think_must_be_a_boolean(module):
+    with pytest.raises(ValueError, match=r"require_think='false' is not a boolean"):
+        module.compute_score("x", "", LABEL_A2, require_think="false")
+
+
+def test_answer_tag_has_no_released_variant():
+    with pytest.raises(ValueError, match="variant='released' does not exist for the answer-tag reward"):
+        answer_tag.compute_score("x", "<answer>[[A]]</answer>", LABEL_A2, variant="released")

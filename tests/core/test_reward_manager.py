@@ -187,3 +187,26 @@ def test_our_functions_run_inline_and_foreign_ones_in_a_thread(compose_ppo, tiny
     assert not worker.reward_manager.is_pure
     assert outputs[0]["reward_score"] == 3.0
     assert outputs[0]["reward_extra_info"] == {"acc": 3.0, "truncated": 0.0, "reward_error": 0.0}
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "abc", "null", "true"])
+def test_bad_reward_weight_fails_when_the_manager_is_built(compose_ppo, tiny_judge_path, tiny_tokenizer, value):
+    from verl.trainer.ppo.reward import load_reward_manager
+
+    config = compose_ppo([
+        "reward.reward_manager.name=thinkj",
+        "reward.custom_reward_function.path=pkg://reward_fns.thinkj_strength",
+        f"+reward.custom_reward_function.reward_kwargs.format_weight={value}",
+    ])
+    with pytest.raises(ValueError, match=r"^reward\.custom_reward_function\.reward_kwargs\.format_weight: .*not a finite number"):
+        load_reward_manager(config, tiny_tokenizer)
+
+
+def test_labels_int_would_refuse_are_reward_errors(thinkj_config, tiny_tokenizer, caplog):
+    rows = [{"text": S.format(v="a", s=2), "label": label} for label in ("--2", "+-1", "\u00b2", "9" * 5000, "1.5")]
+    with caplog.at_level("WARNING", logger="thinkj_verl.reward_manager"):
+        outputs, worker = _score_with_worker(thinkj_config, _batch(tiny_tokenizer, rows))
+    assert [o["reward_extra_info"]["reward_error"] for o in outputs] == [1.0] * len(rows)
+    assert [o["reward_score"] for o in outputs] == [0.0] * len(rows)
+    assert worker.reward_manager.num_failures == len(rows)
+    assert "is not an integer label" in caplog.text and "Traceback" not in caplog.text

@@ -223,3 +223,67 @@ def test_compare_keeps_one_table_per_benchmark(tmp_path, capsys):
     assert printed.index("### rmbench") < printed.index("### rewardbench")
     assert "| rm | 83.3 | 94.4 | — | 16.7 | 66.7 | 77.8 | 50.0 | 64.8 | 0.0 | 0.0 | 8.1 |" in printed  # 3 of 37 unparsable
     assert "| rb | 64.1 | 73.0 | 58.8 | 71.4 | 66.8 | 30.0 | 40.0 | 20.0 |" in printed
+
+
+def test_generations_of_a_run_are_scored_only_with_its_format(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(FIXTURES / "rewardbench_generations.jsonl", run / "generations.jsonl")
+    (run / "run.json").write_text(json.dumps({"model": "judge", "benchmark": "rewardbench", "format": "strength"}))
+    assert _eval("--generations", str(run / "generations.jsonl"), "--benchmark", "rewardbench") == 0
+    before = (run / "metrics.json").read_bytes()
+    capsys.readouterr()
+    assert _eval("--generations", str(run / "generations.jsonl"), "--benchmark", "rewardbench",
+                 "--format", "binary") == 2
+    err = capsys.readouterr().err
+    assert "--format binary but the run used 'strength'" in err and "Score it with --format strength" in err
+    assert (run / "metrics.json").read_bytes() == before
+    # Nor may another run's folder be overwritten from elsewhere.
+    assert _eval("--generations", str(FIXTURES / "rmbench_generations.jsonl"), "--benchmark", "rmbench",
+                 "--out", str(run)) == 2
+    assert "--benchmark rmbench but the run used 'rewardbench'" in capsys.readouterr().err
+    assert (run / "metrics.json").read_bytes() == before
+
+
+def test_resumed_run_scores_only_the_pairs_it_planned(generate_args, capsys):
+    out, args = generate_args
+    assert _eval(*args) == 0  # 4 pairs x 2 orders
+    capsys.readouterr()
+    assert _eval(*args, "--limit", "1") == 0  # same settings, one pair: nothing new to generate
+    err = capsys.readouterr().err
+    assert "6 judgment(s)" in err and "not scored" in err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["generations"]["judgments"] == 2
+    assert metrics["generations"]["lines_not_used"] == {"not planned in this run (pair_id, order)": 6}
+
+
+def test_metrics_json_is_strict_json(tmp_path):
+    source = tmp_path / "generations.jsonl"
+    shutil.copy(FIXTURES / "rewardbench_generations.jsonl", source)
+    assert _eval("--generations", str(source), "--benchmark", "rewardbench") == 0
+    json.loads((tmp_path / "metrics.json").read_text(), parse_constant=lambda name: pytest.fail(f"{name} in metrics"))
+
+
+def test_generations_path_that_is_a_folder_is_one_line(tmp_path, capsys):
+    assert _eval("--generations", str(tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("thinkj eval: error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_unreadable_run_json_is_named(generate_args, capsys):
+    out, args = generate_args
+    out.mkdir()
+    (out / "run.json").write_text("{torn")
+    assert _eval(*args) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'run.json'}: not readable as JSON" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", [b"[1, 2]\n", b'{"scores": {}}\n', b"\xff\xfe"])
+def test_compare_names_a_metrics_file_that_is_not_one(tmp_path, capsys, content):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_bytes(content)
+    assert thinkj(["eval", "compare", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert str(run / "metrics.json") in err and err.count("\n") == 1 and "Traceback" not in err

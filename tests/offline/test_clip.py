@@ -130,3 +130,36 @@ def test_cli_writes_clipped_rows_and_report(tmp_path, capsys):
     assert "not clipped 1" in capsys.readouterr().out
     assert main(["--input", str(src), "--out", str(out)]) == 2
     assert "pass --field" in capsys.readouterr().err
+
+
+def test_cli_reads_parquet_and_counts_rows_that_are_not_objects(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    good = "<think>r</think>good. " + STRENGTH_2A
+    src = tmp_path / "r1.parquet"
+    pq.write_table(pa.Table.from_pylist([{"id": "1", "output": good}, {"id": "2", "output": "<think>cut"}]), src)
+    out = tmp_path / "clipped.jsonl"
+    assert main(["--input", str(src), "--out", str(out)]) == 0
+    assert json.loads(out.with_suffix(".report.json").read_text()) == {
+        "read": 2, "clipped": 1, "not_clipped": {UNFINISHED_REASONING: 1}}
+
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text("".join(json.dumps(r) + "\n" for r in [
+        "a string row", [1, 2], {"id": "1", "output": good}, None,
+        {"id": "2", "output": good, "truncated": "false"}, {"id": "3", "output": good, "score": float("nan")},
+    ]))
+    assert main(["--input", str(mixed), "--out", str(out)]) == 0
+    report = json.loads(out.with_suffix(".report.json").read_text())
+    assert report == {"read": 6, "clipped": 2, "not_clipped": {"row is not a JSON object": 3,
+                                                                "truncated is not true or false": 1}}
+    rows = [json.loads(line, parse_constant=lambda name: pytest.fail(name)) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["1", "3"] and rows[1]["score"] is None
+
+
+def test_cli_bad_out_is_one_line(tmp_path, capsys):
+    src = tmp_path / "r1.jsonl"
+    src.write_text(json.dumps({"output": "<think>r</think>good. " + STRENGTH_2A}) + "\n")
+    assert main(["--input", str(src), "--out", str(src / "under" / "clipped.jsonl")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("thinkj clip: ") and err.count("\n") == 1 and str(src) in err

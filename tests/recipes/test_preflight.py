@@ -71,7 +71,7 @@ def run(capsys, args: list[str]) -> tuple[int, dict[str, tuple[str, str]], str]:
     out = capsys.readouterr().out
     rows = {}
     for line in out.splitlines():
-        for status in (preflight.OK, preflight.FAIL, preflight.SKIP):
+        for status in (preflight.OK, preflight.WARN, preflight.FAIL, preflight.SKIP):
             marker = f"  {status:<6}  "
             if marker in line:
                 name, detail = line.split(marker, 1)
@@ -224,3 +224,94 @@ def test_options_may_sit_between_overrides(capsys, setup):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "1 row(s)" in out and "of 2 sampled prompts" in out
+
+
+# --- legacy reward keys, wandb credentials, option values ---------------------------------------
+
+@pytest.mark.parametrize(
+    "override, replacement",
+    [
+        ("reward_model.reward_manager=thinkj", "set reward.reward_manager.name=thinkj instead"),
+        ("+reward_model.reward_kwargs.format_weight=0.5",
+         "set reward.custom_reward_function.reward_kwargs.format_weight=0.5 instead"),
+        ("custom_reward_function.path=pkg://reward_fns.thinkj_binary",
+         "set reward.custom_reward_function.path=pkg://reward_fns.thinkj_binary instead"),
+        ("custom_reward_function.name=compute_score", "set reward.custom_reward_function.name=compute_score instead"),
+        ("reward_model.model.trust_remote_code=true", "no key of main_ppo reads it"),
+    ],
+)
+def test_legacy_reward_keys_name_their_replacement(compose_ppo, override, replacement):
+    default = compose_ppo(["+recipe=thinkj_grpo"])
+    problems = preflight.legacy_key_problems(compose_ppo(["+recipe=thinkj_grpo", override]), default)
+    assert len(problems) == 1 and replacement in problems[0], problems
+    assert problems[0].startswith(override.lstrip("+").split("=")[0] + "=")
+    assert preflight.legacy_key_problems(default, default) == []
+
+
+def test_legacy_key_fails_the_launch_check(capsys, setup, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    code, rows, out = run(capsys, overrides(setup, "reward_model.reward_manager=thinkj"))
+    assert code == 1, out
+    assert rows["legacy reward keys"][0] == preflight.FAIL
+    assert "reward_model.reward_manager=thinkj is ignored by main_ppo: set reward.reward_manager.name=thinkj" in out
+    assert rows["trainer.logger"][0] == preflight.OK
+
+
+def test_wandb_without_credentials_is_a_warning_with_the_fix(capsys, setup, monkeypatch, tmp_path):
+    for name in ("WANDB_API_KEY", "WANDB_MODE", "NETRC"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    code, rows, out = run(capsys, overrides(setup))
+    assert code == 0, out
+    status, detail = rows["trainer.logger"]
+    assert status == preflight.WARN and "trainer.logger=[console]" in detail and "WANDB_MODE=offline" in detail
+    assert "all checks passed, 1 warning(s)" in out
+    assert rows["legacy reward keys"][0] == preflight.OK
+
+
+@pytest.mark.parametrize(
+    "env, netrc, expected",
+    [
+        ({}, None, None),
+        ({"WANDB_API_KEY": "k"}, None, "WANDB_API_KEY"),
+        ({"WANDB_MODE": "disabled"}, None, "WANDB_MODE=disabled"),
+        ({"WANDB_MODE": "online"}, None, None),
+        ({}, "machine api.wandb.ai\n  login user\n  password secret\n", ".netrc (api.wandb.ai)"),
+        ({}, "machine example.com\n  login user\n  password secret\n", None),
+        ({}, "this is not a netrc file {", None),
+    ],
+)
+def test_wandb_credentials(tmp_path, env, netrc, expected):
+    if netrc is not None:
+        (tmp_path / ".netrc").write_text(netrc)
+        (tmp_path / ".netrc").chmod(0o600)
+    found = preflight.wandb_credentials(env, home=str(tmp_path))
+    assert (found is None) if expected is None else (found is not None and found.endswith(expected))
+
+
+def test_logger_without_wandb_needs_no_credentials(with_overrides):
+    report = preflight.Report()
+    preflight.check_logger(report, with_overrides("thinkj_grpo", {"trainer.logger": ["console"]}), env={}, home="/")
+    assert report.checks[0].status == preflight.OK
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-0.1", "1.5", "lots"])
+def test_max_filtered_must_be_a_share(capsys, value):
+    with pytest.raises(SystemExit) as exit_:
+        preflight.main(["+recipe=thinkj_grpo", "--max-filtered", value])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--max-filtered" in err and "Traceback" not in err
+
+
+def test_labels_int_would_refuse_fail_as_rows(capsys, setup, tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    rows = [judge_row(pair, "strength", "ab", index=i) for i, pair in enumerate(_pairs(4))]
+    for row in rows:
+        row["reward_model"]["ground_truth"] = "--2"
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, table, out = run(capsys, [*overrides(setup, "data.custom_cls.path=null"), f"data.train_files={path}"])
+    assert code == 1, out
+    assert table["data columns + labels"][0] == preflight.FAIL
+    assert f"{path} row 0: reward_model.ground_truth: ground truth '--2' is not an integer label" in out
+    assert table["reward scores known labels"][0] == preflight.FAIL and "bad label" in out

@@ -33,8 +33,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import numbers
 import os
-import tempfile
+import re
+import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,13 +100,18 @@ class Pair:
             fail(f"better must be 'a' or 'b', got {self.better!r}")
         if self.strength is not None:
             low, high = STRENGTH_RANGE
-            if isinstance(self.strength, bool) or int(self.strength) != self.strength or not low <= self.strength <= high:
+            whole = isinstance(self.strength, numbers.Integral) or (
+                isinstance(self.strength, float) and self.strength.is_integer()  # False for nan and inf
+            )
+            if isinstance(self.strength, bool) or not whole or not low <= self.strength <= high:
                 fail(f"strength must be an integer {low}..{high} or null, got {self.strength!r}")
             self.strength = int(self.strength)
         if self.scores is not None:
             low, high = SCORE_RANGE
-            scores = tuple(self.scores)
-            if len(scores) != 2 or not all(isinstance(s, (int, float)) and low <= s <= high for s in scores):
+            scores = tuple(self.scores) if isinstance(self.scores, (list, tuple)) else ()
+            if len(scores) != 2 or not all(
+                isinstance(s, (int, float)) and not isinstance(s, bool) and low <= s <= high for s in scores
+            ):
                 fail(f"scores must be two numbers in {low}..{high} or null, got {self.scores!r}")
             self.scores = (float(scores[0]), float(scores[1]))
         if self.subset is not None and not isinstance(self.subset, str):
@@ -147,8 +154,11 @@ class Pair:
         if isinstance(strength, float):
             # pandas hands an integer column with nulls back as floats (NaN for null).
             strength = None if strength != strength else strength
+        record_id = record["id"]
+        if isinstance(record_id, bool) or not isinstance(record_id, (str, int)):
+            raise PairError(f"pair id must be a non-empty string, got {record_id!r}")
         return cls(
-            id=str(record["id"]),
+            id=str(record_id),
             source=record.get("source") or "unknown",
             conversation=list(record["conversation"]),
             response_a=record["response_a"],
@@ -180,7 +190,8 @@ def _message(message, pair_id) -> dict:
 def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     """Yield a temporary path beside ``path``; on success move it over ``path`` in one step.
 
-    A reader never sees a half-written file, and a failed write leaves the old file alone.
+    A reader never sees a half-written file, and a failed write leaves the old file alone. The
+    file gets the permissions of any new file under the umask (``mkstemp`` would make it 0600).
 
     >>> import tempfile, os
     >>> target = os.path.join(tempfile.mkdtemp(), "out.txt")
@@ -191,14 +202,104 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = _new_sibling(path, ".tmp", lambda name: os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)))
     try:
         yield tmp
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def json_safe(value):
+    """``value`` with every nan / inf float as None, so it can be written as strict JSON.
+
+    >>> json_safe({"a": [1.0, float("nan")], "b": float("inf")})
+    {'a': [1.0, None], 'b': None}
+    """
+    if isinstance(value, float):
+        return value if value - value == 0 else None  # false for nan and inf
+    if isinstance(value, Mapping):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def _new_sibling(path: Path, suffix: str, create) -> str:
+    """Create (with ``create``) and return a new, unused name ``.NAME.<random><suffix>`` beside ``path``."""
+    for _ in range(100):
+        name = str(path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}")
+        try:
+            create(name)
+            return name
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{path.parent}: could not create a temporary name for {path.name}")
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a new folder beside ``path`` to fill; on success it replaces ``path`` as a whole.
+
+    The swap is one ``renameat2(RENAME_EXCHANGE)`` on Linux, so a reader (or a kill at any moment)
+    sees either the old complete folder or the new one, never a mix of their files; elsewhere it
+    is two renames (the old folder is kept aside until the new one is in place). On failure the
+    new folder is removed and ``path`` is untouched.
+
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "out"
+    >>> with atomic_folder(target) as tmp:
+    ...     _ = (tmp / "a.txt").write_text("new")
+    >>> sorted(p.name for p in target.iterdir())
+    ['a.txt']
+    """
+    import shutil
+
+    # Resolved: "." has no name to put a sibling beside, and a symlink to a folder should lead
+    # to its target being replaced, not the link.
+    path = Path(path).resolve()
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(20, "is a file, not a folder", str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # What a killed earlier run left beside DIR (its half-written or old folder) goes first.
+    leftover = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.(tmp|old)")
+    for sibling in path.parent.iterdir():
+        if leftover.fullmatch(sibling.name) and sibling.is_dir() and not sibling.is_symlink():
+            shutil.rmtree(sibling, ignore_errors=True)
+    tmp = Path(_new_sibling(path, ".tmp", lambda name: os.mkdir(name, 0o777)))
+    try:
+        yield tmp
+        if path.is_dir() and _exchange(tmp, path):
+            shutil.rmtree(tmp)  # the old folder, now under the temporary name
+            return
+        old = None
+        if path.exists():
+            old = Path(_new_sibling(path, ".old", lambda name: None))
+            os.rename(path, old)
+        os.rename(tmp, path)
+        if old is not None:
+            shutil.rmtree(old)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def pair_arrow_schema():
@@ -238,12 +339,12 @@ def write_pairs(pairs: Iterable[Pair], path: str | os.PathLike) -> int:
             import pyarrow.parquet as pq
 
             for record in records:
-                record["meta"] = json.dumps(record["meta"], sort_keys=True)
+                record["meta"] = json.dumps(json_safe(record["meta"]), sort_keys=True, allow_nan=False)
             pq.write_table(pa.Table.from_pylist(records, schema=pair_arrow_schema()), tmp)
         elif path.suffix == ".jsonl":
             with open(tmp, "w", encoding="utf-8") as f:
                 for record in records:
-                    f.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    f.write(json.dumps(json_safe(record), ensure_ascii=False, allow_nan=False) + "\n")
         else:
             raise ValueError(f"{path}: canonical pairs are written as .jsonl or .parquet")
     return len(records)
@@ -258,25 +359,39 @@ def read_records(path: str | os.PathLike) -> Iterable[dict]:
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        parquet = pq.ParquetFile(path)  # opened now, so a bad file fails here, not mid-iteration
-        return (row for batch in parquet.iter_batches(batch_size=2048) for row in batch.to_pylist())
+        try:
+            parquet = pq.ParquetFile(path)  # opened now, so a bad file fails here, not mid-iteration
+        except Exception as e:  # pyarrow's errors do not name the file
+            raise ValueError(f"{path}: not a readable parquet file ({type(e).__name__}: {e})") from None
+        return _parquet_rows(parquet, path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder; give a .jsonl / .json / .parquet file")
     if path.suffix == ".jsonl":
         rows = []
-        with open(path, encoding="utf-8") as f:
-            for line_no, line in enumerate(f, 1):
+        with open(path, "rb") as f:
+            for line_no, raw in enumerate(f, 1):
+                line = _decode(raw, path, line_no)
                 if not line.strip():
                     continue
                 try:
                     rows.append(json.loads(line))
-                except json.JSONDecodeError as e:
-                    raise ValueError(f"{path}, line {line_no}: not valid JSON ({e.msg}); fix or remove the line") from None
+                except (json.JSONDecodeError, RecursionError) as e:
+                    msg = e.msg if isinstance(e, json.JSONDecodeError) else "nested too deeply"
+                    raise ValueError(f"{path}, line {line_no}: not valid JSON ({msg}); fix or remove the line") from None
         return rows
     if path.suffix == ".json":
-        with open(path, encoding="utf-8") as f:
-            try:
-                data = json.load(f)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            _decode(raw[: e.start].rsplit(b"\n", 1)[-1] + raw[e.start : e.end], path, raw.count(b"\n", 0, e.start) + 1)
+            raise  # pragma: no cover - _decode raised
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
+        except RecursionError:
+            raise ValueError(f"{path}: not valid JSON (nested too deeply)") from None
         if isinstance(data, dict):
             # {"train": [...]} or {"data": [...]}: one list of rows under a single key.
             lists = [v for v in data.values() if isinstance(v, list)]
@@ -287,6 +402,24 @@ def read_records(path: str | os.PathLike) -> Iterable[dict]:
             raise ValueError(f"{path}: expected a JSON list of rows")
         return data
     raise ValueError(f"{path}: unsupported file type {path.suffix!r}; use one of {', '.join(PAIR_FILE_SUFFIXES)}")
+
+
+def _parquet_rows(parquet, path: Path) -> Iterator[dict]:
+    try:
+        for batch in parquet.iter_batches(batch_size=2048):
+            yield from batch.to_pylist()
+    except (OSError, ValueError) as e:  # a damaged row group, found while streaming
+        raise ValueError(f"{path}: damaged parquet data ({type(e).__name__}: {e})") from None
+
+
+def _decode(raw: bytes, path: Path, line_no: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"{path}, line {line_no}: byte 0x{raw[e.start]:02x} at column {e.start + 1} is not UTF-8; "
+            "re-save the file as UTF-8"
+        ) from None
 
 
 def read_pairs(path: str | os.PathLike) -> list[Pair]:

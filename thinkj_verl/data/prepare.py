@@ -6,7 +6,9 @@
         [--orders both|random|ab] [--seed N] [--val-fraction F] \\
         [--tokenizer PATH --max-prompt-length N]
 
-Writes (each file atomically: a temporary file in DIR, then one rename):
+Writes DIR as a whole: every file goes to a new folder beside DIR, which then replaces DIR in
+one step (a rerun never leaves a new train.parquet beside an old val.parquet). DIR must be new,
+empty, or an earlier output of this command (it has a summary.json). What it holds:
 
 - ``DIR/train.parquet``, ``DIR/val.parquet``: verl RLHFDataset rows (`thinkj_verl.data.rows`).
   With several ``--format`` values: ``DIR/<format>/train.parquet`` and ``val.parquet`` for
@@ -25,13 +27,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 from collections import Counter
 from pathlib import Path
 
+from thinkj_verl import argtypes
 from thinkj_verl.data.lengths import PieceLengths, length_stats, token_length_stats
-from thinkj_verl.data.pairs import atomic_path, write_pairs
+from thinkj_verl.data.pairs import atomic_folder, atomic_path, write_pairs
 from thinkj_verl.data.rows import ORDER_POLICIES, assign_orders, judge_row, row_arrow_schema
 from thinkj_verl.data.sources import SOURCES, load_pairs
 from thinkj_verl.formats import FORMATS, get_format
@@ -48,7 +52,7 @@ def split_pairs(pairs: list, val_fraction: float, seed) -> tuple[list, list]:
     >>> len(train), len(val), sorted(train + val) == list(range(10))
     (8, 2, True)
     """
-    if not 0.0 <= val_fraction < 1.0:
+    if not 0.0 <= val_fraction < 1.0:  # also refuses nan
         raise ValueError(f"--val-fraction must be in [0, 1), got {val_fraction}")
     n_val = round(len(pairs) * val_fraction)
     if val_fraction > 0 and n_val == 0 and len(pairs) >= 2:
@@ -105,6 +109,7 @@ def prepare(
         raise ValueError(f"--orders must be one of {ORDER_POLICIES}, got {orders!r}")
     if max_prompt_length is not None and tokenizer is None:
         raise ValueError("--max-prompt-length needs --tokenizer (lengths are counted in the judge's tokens)")
+    check_out(out)
     if isinstance(tokenizer, (str, Path)):
         from transformers import AutoTokenizer
 
@@ -116,7 +121,10 @@ def prepare(
         # One RM-Bench row gives nine pairs.
         read = len({p.meta["item_id"] for p in pairs}) + sum(skipped.values())
 
+    if read == 0:
+        raise ValueError(f"{input}: no rows to read (empty file?); nothing was written")
     splits = dict(zip(("train", "val"), split_pairs(pairs, val_fraction, seed)))
+    _check_splits(splits, val_fraction, len(pairs), read, skipped)
 
     # A pair is kept only if every prompt it can produce fits: "random" may show either order.
     measured_orders = ("ab",) if orders == "ab" else ("ab", "ba")
@@ -140,6 +148,8 @@ def prepare(
         if max_prompt_length is not None:
             skipped[TOO_LONG.format(max_prompt_length)] += len(split) - len(kept)
         splits[name] = [split[i] for i in kept]
+    if max_prompt_length is not None:
+        _check_splits(splits, val_fraction, len(pairs), read, skipped)
     # Orders are assigned after filtering, so "random" stays balanced over the pairs kept.
     split_orders = {name: assign_orders(split, orders, seed=f"{seed}:{name}") for name, split in splits.items()}
 
@@ -159,56 +169,96 @@ def prepare(
         for order in pair_orders
     )
     written = {name: sum(len(o) for o in split_orders[name]) for name in splits}
-    char_lengths = []
-    for fmt in formats:
-        for name, split in splits.items():
-            key = f"{fmt}/{name}" if len(formats) > 1 else name
-            char_lengths += _write_rows(files[key], split, split_orders[name], fmt)
-    write_pairs(splits["train"], files["pairs_train"])
-    write_pairs(splits["val"], files["pairs_val"])
+    with atomic_folder(out) as stage:  # the new DIR replaces the old one as a whole
+        staged = {key: stage / Path(path).relative_to(out) for key, path in files.items()}
+        char_lengths = []
+        for fmt in formats:
+            for name, split in splits.items():
+                key = f"{fmt}/{name}" if len(formats) > 1 else name
+                char_lengths += _write_rows(staged[key], split, split_orders[name], fmt)
+        write_pairs(splits["train"], staged["pairs_train"])
+        write_pairs(splits["val"], staged["pairs_val"])
 
-    if counters:
-        rows = [
-            (fmt, pair, order, counts[(fmt, order)])
-            for name in splits
-            for pair, counts, pair_orders in zip(splits[name], token_counts[name], split_orders[name])
-            for order in pair_orders
-            for fmt in formats
-        ]
-        prompt_length = token_length_stats(rows, counters, seed=seed)
-    else:
-        prompt_length = length_stats(char_lengths, "characters")
+        if counters:
+            rows = [
+                (fmt, pair, order, counts[(fmt, order)])
+                for name in splits
+                for pair, counts, pair_orders in zip(splits[name], token_counts[name], split_orders[name])
+                for order in pair_orders
+                for fmt in formats
+            ]
+            prompt_length = token_length_stats(rows, counters, seed=seed)
+        else:
+            prompt_length = length_stats(char_lengths, "characters")
 
-    kept_pairs = splits["train"] + splits["val"]
-    total_rows = better_at["a"] + better_at["b"]
-    summary = {
-        "source": source,
-        "input": str(input) if not isinstance(input, (list, tuple)) else "<rows>",
-        "formats": formats,
-        "orders": orders,
-        "seed": seed,
-        "val_fraction": val_fraction,
-        "read": read,
-        "pairs": len(kept_pairs),
-        "skipped": dict(sorted(skipped.items())),
-        "written": {
-            "train": written["train"],
-            "val": written["val"],
-            "pairs_train": len(splits["train"]),
-            "pairs_val": len(splits["val"]),
-        },
-        "better_position": {
-            "a": better_at["a"],
-            "b": better_at["b"],
-            "share_a": round(better_at["a"] / total_rows, 4) if total_rows else None,
-        },
-        "better_is_longer": _better_is_longer(kept_pairs),
-        "prompt_length": prompt_length,
-        "files": files,
-    }
-    with atomic_path(out / "summary.json") as tmp:
-        Path(tmp).write_text(json.dumps(summary, indent=2) + "\n")
+        kept_pairs = splits["train"] + splits["val"]
+        total_rows = better_at["a"] + better_at["b"]
+        summary = {
+            "source": source,
+            "input": str(input) if not isinstance(input, (list, tuple)) else "<rows>",
+            "formats": formats,
+            "orders": orders,
+            "seed": seed,
+            "val_fraction": val_fraction,
+            "read": read,
+            "pairs": len(kept_pairs),
+            "skipped": dict(sorted(skipped.items())),
+            "written": {
+                "train": written["train"],
+                "val": written["val"],
+                "pairs_train": len(splits["train"]),
+                "pairs_val": len(splits["val"]),
+            },
+            "better_position": {
+                "a": better_at["a"],
+                "b": better_at["b"],
+                "share_a": round(better_at["a"] / total_rows, 4) if total_rows else None,
+            },
+            "better_is_longer": _better_is_longer(kept_pairs),
+            "prompt_length": prompt_length,
+            "files": files,
+        }
+        with atomic_path(stage / "summary.json") as tmp:
+            Path(tmp).write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
     return summary
+
+
+def check_out(out) -> None:
+    """Refuse an output folder that cannot be (re)written as a whole, before anything is read."""
+    out = Path(out)
+    for parent in [out, *out.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                where = "is a file" if parent == out else f"is under {parent}, which is a file"
+                raise ValueError(f"--out {out} {where}; give a folder path")
+            if not os.access(parent, os.W_OK | os.X_OK) or (
+                parent == out and not os.access(out.parent, os.W_OK | os.X_OK)
+            ):
+                blocked = out.parent if parent == out else parent
+                raise ValueError(f"--out {out}: cannot write in {blocked} (permission denied); choose another folder")
+            break
+    if out.is_dir() and any(out.iterdir()) and not (out / "summary.json").is_file():
+        raise ValueError(
+            f"--out {out} holds files that are not an earlier `thinkj prepare` output (no summary.json); "
+            "it is replaced as a whole, so give a new or empty folder"
+        )
+
+
+def _check_splits(splits: dict, val_fraction: float, pairs: int, read: int, skipped) -> None:
+    """An empty train split (or a requested val split left empty) is an error, not empty files."""
+    reasons = ", ".join(f"{n} {r}" for r, n in sorted(skipped.items())) or "none"
+    if not splits["train"]:
+        if pairs == 0 or not splits["val"]:
+            raise ValueError(f"no pair left to write: {read} row(s) read, skipped: {reasons}")
+        raise ValueError(
+            f"--val-fraction {val_fraction} leaves no pair for train.parquet ({len(splits['val'])} of "
+            f"{pairs} pair(s) in val); lower it"
+        )
+    if val_fraction > 0 and not splits["val"]:
+        raise ValueError(
+            f"--val-fraction {val_fraction} asks for a validation split, but {pairs} pair(s) leave none "
+            "for val.parquet; use --val-fraction 0 or more data"
+        )
 
 
 ROWS_PER_CHUNK = 4096
@@ -261,11 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--orders", choices=ORDER_POLICIES, default="both",
                         help="both orders per pair, one balanced random order, or the canonical order")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--val-fraction", type=float, default=0.05, help="share of pairs for val.parquet")
+    parser.add_argument("--val-fraction", type=argtypes.fraction, default=0.05, help="share of pairs for val.parquet")
     parser.add_argument("--tokenizer", help="tokenizer path or hub id: token lengths and the length filter")
-    parser.add_argument("--max-prompt-length", type=int, help="skip pairs whose judge prompt is longer (tokens)")
-    parser.add_argument("--batch-size", type=int, default=1024, help="prompts per tokenizer call")
-    parser.add_argument("--workers", type=int, help="cores for the length filter's tokenizer (default: all)")
+    parser.add_argument("--max-prompt-length", type=argtypes.positive_int, help="skip pairs whose judge prompt is longer (tokens)")
+    parser.add_argument("--batch-size", type=argtypes.positive_int, default=1024, help="prompts per tokenizer call")
+    parser.add_argument("--workers", type=argtypes.positive_int, help="cores for the length filter's tokenizer (default: all)")
     parser.add_argument("--split", help="hub split to load (default: train; rewardbench: filtered)")
     parser.add_argument("--data-dir", help="hub data folder (nvidia/HelpSteer2: preference by default)")
     parser.add_argument("--keep-split", help="helpsteer2: keep rows whose split column has this value")
@@ -273,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="local source: read KEY (prompt, chosen, rejected, id, subset) from column NAME")
     parser.add_argument("--better-encoding", choices=("auto", "choice", "strength"),
                         help="thinkj_release: how to read the 'better' column")
-    parser.add_argument("--limit", type=int, help="read at most this many input rows")
+    parser.add_argument("--limit", type=argtypes.positive_int, help="read at most this many input rows")
     return parser
 
 
@@ -314,8 +364,12 @@ def main(argv: list[str]) -> int:
             workers=args.workers,
             **options,
         )
-    except (ValueError, FileNotFoundError) as e:
+    except ValueError as e:
         print(f"thinkj prepare: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:  # a missing input, or a disk or permission problem met while reading or writing
+        message = str(e) if e.errno is None else f"{e.filename}: {e.strerror}; check --input and --out"
+        print(f"thinkj prepare: {message}", file=sys.stderr)
         return 1
     print(json.dumps(summary, indent=2))
     return 0

@@ -35,6 +35,7 @@ import json
 import random
 from collections.abc import Sequence
 
+from thinkj_verl.data.pairs import json_safe
 from thinkj_verl.prompts import judge_messages, label_for
 
 ORDER_POLICIES = ("both", "random", "ab")
@@ -56,7 +57,7 @@ def judge_row(pair, fmt: str, order: str, index: int) -> dict:
             "subset": pair.subset,
             "format": fmt,
             "index": index,
-            "meta": json.dumps(pair.meta, sort_keys=True),
+            "meta": json.dumps(json_safe(pair.meta), sort_keys=True, allow_nan=False),
         },
     }
 

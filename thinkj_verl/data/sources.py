@@ -183,7 +183,8 @@ def convert_helpsteer2(row: Mapping, index: int, options: Mapping) -> Pair:
     if wanted_split and row.get("split") not in (None, wanted_split):
         raise Skip(OTHER_SPLIT)
     strength = row.get("preference_strength")
-    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or int(strength) != strength:
+    whole = isinstance(strength, int) or (isinstance(strength, float) and strength.is_integer())  # not nan/inf
+    if isinstance(strength, bool) or not whole:
         raise Skip(MALFORMED, f"preference_strength {strength!r} is not an integer")
     strength = int(strength)
     if strength == 0 and not options.get("keep_ties"):
@@ -243,10 +244,18 @@ def convert_skywork(row: Mapping, index: int, options: Mapping) -> Pair:
     )
 
 
+_INTEGER_TEXT = re.compile(r"\s*[+-]?[0-9]{1,9}\s*", re.ASCII)
+
+
+def _release_better(value):
+    """The ``better`` column as an int when it is one (or its plain text: "2", "-3"), else as is."""
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value):
+        return int(value)  # "--2", "²" or a 5000-digit run stay text and count as malformed
+    return value
+
+
 def convert_thinkj_release(row: Mapping, index: int, options: Mapping) -> Pair:
-    better = row.get("better")
-    if isinstance(better, str) and better.strip().lstrip("+-").isdigit():
-        better = int(better)
+    better = _release_better(row.get("better"))
     if isinstance(better, bool) or not isinstance(better, int):
         raise Skip(MALFORMED, f"better {better!r} is not 1, 2 or a signed strength")
     strength = None
@@ -284,9 +293,7 @@ def _release_encoding(rows) -> str:
     """``choice`` when every integer ``better`` is 0 (tie), 1 or 2, else ``strength`` (signed)."""
     values = set()
     for row in rows:
-        better = row.get("better") if isinstance(row, Mapping) else None
-        if isinstance(better, str) and better.strip().lstrip("+-").isdigit():
-            better = int(better)
+        better = _release_better(row.get("better")) if isinstance(row, Mapping) else None
         if isinstance(better, int) and not isinstance(better, bool):
             values.add(better)
     return "choice" if values <= {0, 1, 2} else "strength"

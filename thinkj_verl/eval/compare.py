@@ -26,9 +26,12 @@ def load_metrics(directory: str | Path) -> dict:
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; run `thinkj eval ... --out {directory}` first")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON ({error.msg}); rerun the evaluation") from None
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); rerun the evaluation") from None
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("benchmark"), str):
+        raise ValueError(f"{path} is not a `thinkj eval` metrics file (no 'benchmark'); rerun the evaluation")
+    return metrics
 
 
 def _cell(value: float | None, base: float | None, first: bool) -> str:

@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from thinkj_verl.data.pairs import atomic_path
+from thinkj_verl.data.pairs import atomic_path, json_safe
 from thinkj_verl.eval import judgebench, rewardbench2
 from thinkj_verl.eval.metrics import (
     REWARDBENCH_SECTIONS,
@@ -53,8 +53,15 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def write_json(path: str | Path, data) -> None:
-    """Write ``data`` as indented JSON to ``path`` atomically."""
-    write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    """Write ``data`` as indented, strict JSON to ``path`` atomically (nan and inf become null).
+
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "m.json")
+    >>> write_json(path, {"accuracy": float("nan")}); open(path).read()
+    '{\\n  "accuracy": null\\n}\\n'
+    """
+    # An undefined number is null in JSON; NaN is not JSON at all and breaks strict readers.
+    write_text(path, json.dumps(json_safe(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 # --- headline tables (shared with `thinkj eval compare`) --------------------------------------

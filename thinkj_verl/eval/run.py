@@ -21,6 +21,7 @@ from collections import Counter
 from importlib import metadata
 from pathlib import Path
 
+from thinkj_verl import argtypes
 from thinkj_verl.formats import FORMATS
 from thinkj_verl.generation import BACKENDS, add_engine_arguments, engine_options
 
@@ -142,7 +143,12 @@ def _check_run_file(out_dir: Path, settings: dict) -> None:
 
     path = out_dir / RUN_FILE
     if path.exists():
-        before = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            before = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise EvalError(f"{path}: not readable as JSON ({error}); delete it (and {GENERATIONS}) or use a new --out") from None
+        if not isinstance(before, dict):
+            raise EvalError(f"{path}: not a run record (a JSON object); delete it or use a new --out")
         changed = {k: (before.get(k), settings.get(k)) for k in RUN_IDENTITY if before.get(k) != settings.get(k)}
         if changed:
             detail = "; ".join(f"{k}: {old!r} before, {new!r} now" for k, (old, new) in changed.items())
@@ -157,6 +163,33 @@ def _check_run_file(out_dir: Path, settings: dict) -> None:
             f"Score it with `thinkj eval --generations {out_dir / GENERATIONS}`, or use a new --out."
         )
     write_json(path, {k: settings.get(k) for k in RUN_IDENTITY})
+
+
+def check_scoring_settings(generations: Path, out_dir: Path, benchmark: str, fmt: str) -> None:
+    """``--generations`` of a ``--model`` run must be scored with that run's format and benchmark.
+
+    The run's ``run.json`` sits beside its generations file; scoring strength replies with the
+    binary parser (or writing into another run's folder) would overwrite good metrics with wrong
+    ones, so it is refused, as a ``--model`` rerun with other settings is.
+    """
+    import json
+
+    for folder in dict.fromkeys([generations.parent, out_dir]):
+        path = folder / RUN_FILE
+        if not path.is_file():
+            continue
+        try:
+            run = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise EvalError(f"{path}: not readable as JSON ({error}); delete it or use a new --out") from None
+        if not isinstance(run, dict):
+            raise EvalError(f"{path}: not a run record (a JSON object); delete it or use a new --out")
+        asked = {"format": fmt, "benchmark": benchmark}
+        changed = {k: (run.get(k), v) for k, v in asked.items() if run.get(k) is not None and run.get(k) != v}
+        if changed:
+            detail = "; ".join(f"--{k} {new} but the run used {old!r}" for k, (old, new) in changed.items())
+            fix = " ".join(f"--{k} {old}" for k, (old, _) in changed.items())
+            raise EvalError(f"{path}: {detail}. Score it with {fix}, or write elsewhere with a new --out")
 
 
 def generate_judgments(pairs, settings: dict, out_dir: Path, *, progress: bool = True) -> dict:
@@ -196,16 +229,31 @@ def generate_judgments(pairs, settings: dict, out_dir: Path, *, progress: bool =
     return {"planned": len(planned), "already_done": len(planned) - len(todo), "generated": len(todo)}
 
 
+NOT_PLANNED = "not planned in this run (pair_id, order)"
+
+
 def score_and_report(generations_path: Path, out_dir: Path, info: dict, *, require_think: bool = False,
-                     progress: bool = True) -> dict:
-    """Score ``generations_path`` and write ``metrics.json``, ``report.md`` and the plots."""
+                     progress: bool = True, planned: set | None = None) -> dict:
+    """Score ``generations_path`` and write ``metrics.json``, ``report.md`` and the plots.
+
+    ``planned``: the (pair_id, order) keys of this run's benchmark; other records in the file
+    (another --limit, pairs no longer in the data) are counted in ``lines_not_used``, not scored.
+    """
     from thinkj_verl.eval import judgebench, rewardbench2
     from thinkj_verl.eval import metrics as m
     from thinkj_verl.eval.report import render_report, write_json, write_plots, write_text
     from thinkj_verl.eval.scoring import score_records
     from thinkj_verl.eval.store import read_generations
 
-    records, skipped_lines = read_generations(generations_path)
+    records, skipped_lines = read_generations(generations_path, info["format"])
+    if planned is not None:
+        kept = [r for r in records if (r["pair_id"], r["order"]) in planned]
+        if len(kept) < len(records):
+            skipped_lines[NOT_PLANNED] += len(records) - len(kept)
+            print(f"thinkj eval: {len(records) - len(kept)} judgment(s) in {generations_path} are not in this "
+                  "run's benchmark pairs; counted in metrics.json generations.lines_not_used, not scored",
+                  file=sys.stderr)
+        records = kept
     if not records:
         raise EvalError(f"{generations_path} holds no judgments to score")
     scored = score_records(records, info["format"], require_think=require_think, progress=progress)
@@ -274,11 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto: vllm when it is installed and a GPU is visible, else transformers",
     )
     add_engine_arguments(parser)
-    parser.add_argument("--max-new-tokens", type=int, default=4096)
-    parser.add_argument("--temperature", type=float, default=0.0)
-    parser.add_argument("--batch-size", type=int, help="prompts per batch (default 8 transformers, 256 vllm)")
+    parser.add_argument("--max-new-tokens", type=argtypes.positive_int, default=4096)
+    parser.add_argument("--temperature", type=argtypes.non_negative_float, default=0.0)
+    parser.add_argument("--batch-size", type=argtypes.positive_int, help="prompts per batch (default 8 transformers, 256 vllm)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random order coin and of sampling")
-    parser.add_argument("--limit", type=int, help="only the first N pairs (RM-Bench: N items)")
+    parser.add_argument("--limit", type=argtypes.positive_int, help="only the first N pairs (RM-Bench: N items)")
     parser.add_argument("--require-think", action="store_true", help="a verdict counts only after <think>...</think>")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     return parser
@@ -300,6 +348,7 @@ def main(argv: list[str]) -> int:
         if args.generations:
             generations = Path(args.generations)
             out_dir = Path(args.out) if args.out else generations.parent
+            check_scoring_settings(generations, out_dir, args.benchmark, args.format)
             info = {"benchmark": args.benchmark, "model": None, "data": args.data or str(generations), "format": args.format,
                     "orders": "file", "generation": None}
         else:
@@ -319,6 +368,7 @@ def main(argv: list[str]) -> int:
             if not pairs:
                 raise EvalError(f"no pairs loaded from {settings['data']} (skipped: {dict(skipped) or 'none'})")
             counts = generate_judgments(pairs, settings, out_dir, progress=progress)
+            planned = set(plan_orders(list(dict.fromkeys(p.id for p in pairs)), args.orders, args.seed))
             print(
                 f"thinkj eval: {counts['planned']} judgments planned, {counts['already_done']} already in "
                 f"{out_dir / GENERATIONS}, {counts['generated']} generated",
@@ -333,9 +383,13 @@ def main(argv: list[str]) -> int:
                                                         "max_model_len", "gpu_memory_utilization")},
                 "input": {"pairs": len(pairs), "skipped": dict(skipped), **counts},
             }
-        metrics = score_and_report(generations, out_dir, info, require_think=args.require_think, progress=progress)
+        metrics = score_and_report(generations, out_dir, info, require_think=args.require_think, progress=progress,
+                                   planned=None if args.generations else planned)
     except (EvalError, ValueError, FileNotFoundError, ImportError) as error:
         print(f"thinkj eval: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a folder given as a file, a permission or disk problem
+        print(f"thinkj eval: error: {error.filename}: {error.strerror}", file=sys.stderr)
         return 2
     from thinkj_verl.eval.report import headline, pct
 

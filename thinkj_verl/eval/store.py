@@ -8,13 +8,13 @@ need to be written in this schema:
 =============  ========  ============================================================
 key            required  meaning
 =============  ========  ============================================================
-pair_id        yes       id of the pair (string)
+pair_id        yes       id of the pair (non-empty string; an integer is read as its text)
 order          yes       ``"ab"``: response_a shown as Response (a); ``"ba"``: swapped
 label          yes       ground truth as the judge saw it in that order:
                          ``{"better": "a"|"b", "strength": 1..3|null, "scores": null|[sa, sb]}``
 text           yes       the judge's decoded reply
-truncated      no        the reply hit the length limit (default false)
-num_tokens     no        generated tokens (null when unknown)
+truncated      no        the reply hit the length limit: true or false (default false)
+num_tokens     no        generated tokens, an integer >= 0 (null when unknown)
 subset         no        RewardBench subset, or any grouping (null)
 meta           no        dict; RM-Bench: ``{"domain": ..., "chosen_style": i, "rejected_style": j}``
 source         no        where the pair came from
@@ -35,6 +35,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from thinkj_verl.data.pairs import json_safe
 from thinkj_verl.ground_truth import GroundTruthError, parse_ground_truth
 
 ORDERS = ("ab", "ba")
@@ -45,8 +46,11 @@ class GenerationsFileError(ValueError):
     """A generations file that does not follow the documented schema."""
 
 
-def validate_record(record, where: str) -> dict:
+def validate_record(record, where: str, fmt: str = "strength") -> dict:
     """Check one record and fill its optional keys; ``where`` names file and line in errors.
+
+    ``fmt`` is the output format the label is read in (a bare integer label means 1 / 2 in
+    the binary formats, a signed strength in ``strength``).
 
     >>> validate_record({"pair_id": 7, "order": "ba", "label": {"better": "b"}, "text": "x"}, "f:1")["pair_id"]
     '7'
@@ -59,34 +63,50 @@ def validate_record(record, where: str) -> dict:
             f"{where}: missing key(s) {missing}; every line needs {list(REQUIRED_KEYS)} "
             "(see thinkj_verl/eval/store.py for the schema)"
         )
-    if record["order"] not in ORDERS:
+    pair_id = record["pair_id"]
+    if isinstance(pair_id, bool) or not isinstance(pair_id, (str, int)) or str(pair_id).strip() == "":
+        raise GenerationsFileError(f"{where}: key 'pair_id' must be a non-empty string, got {pair_id!r}")
+    if not isinstance(record["order"], str) or record["order"] not in ORDERS:
         raise GenerationsFileError(f"{where}: order {record['order']!r} is not 'ab' or 'ba'")
+    truncated = record.get("truncated")
+    if truncated is not None and not isinstance(truncated, bool):
+        # "false" is a non-empty string: read with bool() it would mark the reply as cut.
+        raise GenerationsFileError(f"{where}: key 'truncated' must be true or false, got {truncated!r}")
+    num_tokens = record.get("num_tokens")
+    if num_tokens is not None and (isinstance(num_tokens, bool) or not isinstance(num_tokens, int) or num_tokens < 0):
+        raise GenerationsFileError(
+            f"{where}: key 'num_tokens' must be an integer >= 0 or null, got {num_tokens!r}"
+        )
     try:
         # A dict label goes through the one schema reader; missing keys mean "not annotated".
         label = record["label"]
         if isinstance(label, dict):
             label = {"strength": None, "scores": None, **label}
-        parse_ground_truth(label)
+        parse_ground_truth(label, fmt)
     except GroundTruthError as error:
         raise GenerationsFileError(f"{where}: key 'label': {error}") from None
     if not isinstance(record["text"], str):
         raise GenerationsFileError(f"{where}: key 'text' must be a string, got {type(record['text']).__name__}")
+    for key in ("subset", "source"):
+        value = record.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
+            raise GenerationsFileError(f"{where}: key {key!r} must be a string or null, got {value!r:.60}")
     meta = record.get("meta") or {}
     if not isinstance(meta, dict):
         raise GenerationsFileError(f"{where}: key 'meta' must be an object, got {type(meta).__name__}")
     return {
         **record,
-        "pair_id": str(record["pair_id"]),
+        "pair_id": str(pair_id),
         "label": label,
-        "truncated": bool(record.get("truncated", False)),
-        "num_tokens": record.get("num_tokens"),
-        "subset": record.get("subset"),
+        "truncated": bool(truncated),
+        "num_tokens": num_tokens,
+        "subset": None if record.get("subset") is None else str(record["subset"]),
         "meta": meta,
-        "source": record.get("source"),
+        "source": None if record.get("source") is None else str(record["source"]),
     }
 
 
-def read_generations(path: str | Path) -> tuple[list[dict], Counter]:
+def read_generations(path: str | Path, fmt: str = "strength") -> tuple[list[dict], Counter]:
     """Every valid record of ``path`` (first one wins per key) and a Counter of lines not used.
 
     A last line without its newline is what a crash mid-write leaves: it is counted as
@@ -98,20 +118,31 @@ def read_generations(path: str | Path) -> tuple[list[dict], Counter]:
     seen: set[tuple[str, str]] = set()
     if not path.exists():
         raise FileNotFoundError(f"generations file {path} does not exist")
-    with path.open("r", encoding="utf-8") as handle:
+    with path.open("rb") as handle:
         lines = handle.readlines()
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+    for number, raw_line in enumerate(lines, start=1):
         where = f"{path}:{number}"
         try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as error:
+            line = raw_line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            if number == len(lines) and not raw_line.endswith(b"\n"):
+                skipped["torn last line"] += 1  # a crash can cut a character in two
+                continue
+            raise GenerationsFileError(
+                f"{where}: byte 0x{raw_line[error.start]:02x} at column {error.start + 1} is not UTF-8; "
+                "fix or delete the line"
+            ) from None
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line, parse_constant=_no_constant)
+        except (json.JSONDecodeError, RecursionError) as error:
+            msg = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
             if number == len(lines) and not line.endswith("\n"):
                 skipped["torn last line"] += 1
                 continue
-            raise GenerationsFileError(f"{where}: not valid JSON ({error.msg}); fix or delete the line") from None
-        record = validate_record(raw, where)
+            raise GenerationsFileError(f"{where}: not valid JSON ({msg}); fix or delete the line") from None
+        record = validate_record(raw, where, fmt)
         key = (record["pair_id"], record["order"])
         if key in seen:
             skipped["duplicate (pair_id, order)"] += 1
@@ -119,6 +150,11 @@ def read_generations(path: str | Path) -> tuple[list[dict], Counter]:
         seen.add(key)
         records.append(record)
     return records, skipped
+
+
+def _no_constant(name: str):
+    # NaN / Infinity are not JSON; Python's reader accepts them unless told otherwise.
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
 
 
 class GenerationStore:
@@ -137,7 +173,8 @@ class GenerationStore:
 
     def append(self, records: Iterable[dict]) -> None:
         """Write ``records`` and flush them to disk before returning."""
-        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        # Strict JSON: a NaN carried in from a pair's meta would make the file unreadable.
+        lines = "".join(json.dumps(json_safe(r), ensure_ascii=False, allow_nan=False) + "\n" for r in records)
         if not lines:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,8 @@ from thinkj_verl.parser import Judgment, parse_judgment
 EMPTY_EXPLANATION = "empty explanation before the final sentence"
 UNFINISHED_REASONING = "reasoning never closed with </think>"
 NOT_TEXT = "output is not text"
+NOT_OBJECT = "row is not a JSON object"
+BAD_TRUNCATED = "truncated is not true or false"
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,14 @@ def clip_rows(rows, fmt: str, field: str = "output") -> tuple[list[dict], Counte
     """
     kept, skipped = [], Counter()
     for row in rows:
-        result = clip_trace(row.get(field), fmt, truncated=bool(row.get("truncated", False)))
+        if not isinstance(row, dict):
+            skipped[NOT_OBJECT] += 1
+            continue
+        truncated = row.get("truncated")
+        if truncated is not None and not isinstance(truncated, bool):
+            skipped[BAD_TRUNCATED] += 1  # "false" is a non-empty string: bool() would read it as true
+            continue
+        result = clip_trace(row.get(field), fmt, truncated=bool(truncated))
         if not result.ok:
             skipped[result.reason] += 1
             continue
@@ -134,13 +143,13 @@ def clip_rows(rows, fmt: str, field: str = "output") -> tuple[list[dict], Counte
 
 
 def write_jsonl(rows, path: str | Path) -> None:
-    """Write rows as jsonl, atomically (a reader never sees half a file)."""
-    from thinkj_verl.data.pairs import atomic_path
+    """Write rows as strict jsonl (a NaN passed through becomes null), atomically."""
+    from thinkj_verl.data.pairs import atomic_path, json_safe
 
     with atomic_path(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as f:
             for row in rows:
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                f.write(json.dumps(json_safe(row), ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def write_json(value, path: str | Path) -> None:
@@ -171,18 +180,21 @@ def main(argv: list[str]) -> int:
 
     try:
         get_format(options.format)
-        rows = read_records(options.input)
+        rows = list(read_records(options.input))  # parquet rows arrive as a stream
+        first = next((row for row in rows if isinstance(row, dict)), None)
+        if first is not None and options.field not in first:
+            raise ValueError(f"{options.input}, row {rows.index(first)} has no column {options.field!r} "
+                             f"(columns: {sorted(first)}); pass --field NAME")
+        kept, skipped = clip_rows(rows, options.format, options.field)
+        write_jsonl(kept, options.out)
+        report = {"read": len(rows), "clipped": len(kept), "not_clipped": dict(skipped)}
+        write_json(report, Path(options.out).with_suffix(".report.json"))
     except (FileNotFoundError, ValueError) as error:
         print(f"thinkj clip: {error}", file=sys.stderr)
         return 2
-    if rows and options.field not in rows[0]:
-        print(f"thinkj clip: {options.input}, row 0 has no column {options.field!r} "
-              f"(columns: {sorted(rows[0])}); pass --field NAME", file=sys.stderr)
+    except OSError as error:  # --out at a folder, under a file, or not writable
+        print(f"thinkj clip: {error.filename}: {error.strerror}; check --input and --out", file=sys.stderr)
         return 2
-    kept, skipped = clip_rows(rows, options.format, options.field)
-    write_jsonl(kept, options.out)
-    report = {"read": len(rows), "clipped": len(kept), "not_clipped": dict(skipped)}
-    write_json(report, Path(options.out).with_suffix(".report.json"))
     print(f"read {len(rows)}, clipped {len(kept)}, not clipped {sum(skipped.values())}")
     for reason, count in skipped.most_common():
         print(f"  {count:6d}  {reason}")

@@ -38,6 +38,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from thinkj_verl import argtypes
 from thinkj_verl.generation import add_engine_arguments, engine_options
 from thinkj_verl.parser import Judgment, parse_judgment
 
@@ -299,13 +300,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--judge", help="judge model path (critic, sampling, rise)")
     parser.add_argument("--critic", help="critic model path (critic)")
     parser.add_argument("--format", default="strength")
-    parser.add_argument("--rounds", type=int, default=1, help="critic: rounds of judging and critiquing")
-    parser.add_argument("--n", type=int, default=8, help="sampling/rise: samples per item (RISE-Judge: 6)")
+    parser.add_argument("--rounds", type=argtypes.positive_int, default=1, help="critic: rounds of judging and critiquing")
+    parser.add_argument("--n", type=argtypes.positive_int, default=8, help="sampling/rise: samples per item (RISE-Judge: 6)")
     parser.add_argument("--orders", default="random", choices=("ab", "both", "random"),
                         help="orders each pair is shown in (rise always uses both)")
-    parser.add_argument("--temperature", type=float, default=1.0, help="judge sampling temperature (RISE: 0.9)")
-    parser.add_argument("--critic-temperature", type=float, default=0.0)
-    parser.add_argument("--max-new-tokens", type=int, default=2048)
+    parser.add_argument("--temperature", type=argtypes.non_negative_float, default=1.0, help="judge sampling temperature (RISE: 0.9)")
+    parser.add_argument("--critic-temperature", type=argtypes.non_negative_float, default=0.0)
+    parser.add_argument("--max-new-tokens", type=argtypes.positive_int, default=2048)
     parser.add_argument("--backend", default="auto", choices=("auto", "transformers", "vllm"),
                         help="auto: vLLM when it is installed and a GPU is visible, else transformers (as thinkj eval)")
     add_engine_arguments(parser)
@@ -353,6 +354,9 @@ def main(argv: list[str]) -> int:
         write_json(report, out / "report.json")
     except (FileNotFoundError, ValueError) as error:
         print(f"thinkj pairs: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # --out under a file, or a folder that cannot be written
+        print(f"thinkj pairs: {error.filename}: {error.strerror}; check --out", file=sys.stderr)
         return 2
     print(f"{options.method}: read {len(pairs)} pairs")
     for rule, count in counts.most_common():

@@ -39,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+from thinkj_verl import argtypes
 from thinkj_verl.generation import add_engine_arguments, engine_options
 from thinkj_verl.offline.clip import clip_trace, write_json, write_jsonl
 from thinkj_verl.parser import parse_judgment
@@ -283,12 +284,24 @@ class Funnel:
         return {"stages": [{"stage": s, "pairs": n} for s, n in self.stages], "dropped": self.dropped}
 
 
-def _group_by_pair(rows, where: str) -> dict[str, list[dict]]:
+def _group_by_pair(rows, where: str, text_key: str | None = None) -> dict[str, list[dict]]:
+    """Rows by pair id; a row that is not ``{pair_id, [order], [truncated], ...}`` is an error naming it."""
     grouped = defaultdict(list)
     for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ValueError(f"{where}, row {i}: expected a JSON object, got {type(row).__name__}")
         if "pair_id" not in row:
-            raise ValueError(f"{where}, row {i}: no pair_id (columns: {sorted(row)})")
-        grouped[str(row["pair_id"])].append(row)
+            raise ValueError(f"{where}, row {i}: no pair_id (columns: {sorted(map(str, row))})")
+        pair_id, order, truncated = row["pair_id"], row.get("order", "ab"), row.get("truncated")
+        if isinstance(pair_id, bool) or not isinstance(pair_id, (str, int)) or str(pair_id) == "":
+            raise ValueError(f"{where}, row {i}: pair_id must be a non-empty string, got {pair_id!r}")
+        if not isinstance(order, str) or order not in ("ab", "ba"):
+            raise ValueError(f"{where}, row {i}: order {order!r} is not 'ab' or 'ba'")
+        if truncated is not None and not isinstance(truncated, bool):
+            raise ValueError(f"{where}, row {i}: truncated must be true or false, got {truncated!r}")
+        if text_key is not None and not isinstance(row.get(text_key), str):
+            raise ValueError(f"{where}, row {i}: {text_key!r} must be a string, got {row.get(text_key)!r:.40}")
+        grouped[str(pair_id)].append(row)
     return grouped
 
 
@@ -313,20 +326,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data", required=True, help="canonical pair file (.jsonl/.parquet, e.g. from thinkj prepare)")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--format", default="strength")
-    parser.add_argument("--sample", type=int, help="first draw this many pairs at random (the paper: 10K of 80K)")
+    parser.add_argument("--sample", type=argtypes.positive_int, help="first draw this many pairs at random (the paper: 10K of 80K)")
     parser.add_argument("--seed", type=int, default=0)
     source = parser.add_argument_group("difficulty (one of)")
     source.add_argument("--judge", help="base judge model path: run it --k times per pair")
     source.add_argument("--judgments", help="jsonl of judge runs: pair_id, text, [order, truncated]")
     source.add_argument("--no-difficulty", action="store_true", help="skip the difficulty step")
-    parser.add_argument("--k", type=int, default=3, help="judge runs per pair (paper: 3)")
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--max-new-tokens", type=int, default=2048)
+    parser.add_argument("--k", type=argtypes.positive_int, default=3, help="judge runs per pair (paper: 3)")
+    parser.add_argument("--temperature", type=argtypes.non_negative_float, default=1.0)
+    parser.add_argument("--max-new-tokens", type=argtypes.positive_int, default=2048)
     parser.add_argument("--backend", default="auto", choices=("auto", "transformers", "vllm"),
                         help="auto: vLLM when it is installed and a GPU is visible, else transformers (as thinkj eval)")
     add_engine_arguments(parser)
     parser.add_argument("--encoder", default="minilm", choices=ENCODERS)
-    parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="cosine at which instructions merge")
+    parser.add_argument("--threshold", type=argtypes.cosine, default=DEFAULT_THRESHOLD, help="cosine at which instructions merge")
     parser.add_argument("--traces", help="jsonl of annotated traces: pair_id, output, [order, truncated]; "
                         "without it the funnel stops after diversity and writes to_annotate.jsonl")
     parser.add_argument("--field", default="output", help="column of --traces holding the output text")
@@ -353,7 +366,7 @@ def main(argv: list[str]) -> int:
                                   seed=options.seed, **engine_options(options))
                 write_jsonl([{"pair_id": pid, **r} for pid, rs in runs.items() for r in rs], out / "judgments.jsonl")
             else:
-                runs = _group_by_pair(read_records(options.judgments), options.judgments)
+                runs = _group_by_pair(read_records(options.judgments), options.judgments, text_key="text")
             pairs, dropped = difficulty_filter(pairs, runs, options.format)
             funnel.add("difficulty", len(pairs), dropped)
         pairs, merged = diversity_filter(pairs, get_encoder(options.encoder), options.threshold)
@@ -362,7 +375,7 @@ def main(argv: list[str]) -> int:
         if options.traces:
             rows = read_records(options.traces)
             if options.field != "output":
-                rows = [{**row, "output": row.get(options.field)} for row in rows]
+                rows = [{**row, "output": row.get(options.field)} if isinstance(row, dict) else row for row in rows]
             pairs, sft_rows, dropped = accuracy_filter(pairs, _group_by_pair(rows, options.traces), options.format)
             funnel.add("accuracy", len(pairs), dropped)
             write_jsonl(sft_rows, out / "sft.jsonl")
@@ -376,6 +389,9 @@ def main(argv: list[str]) -> int:
         write_json(funnel.to_dict(), out / "funnel.json")
     except (FileNotFoundError, ValueError, ImportError) as error:
         print(f"thinkj select: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # --out under a file, or a folder that cannot be written
+        print(f"thinkj select: {error.filename}: {error.strerror}; check --out", file=sys.stderr)
         return 2
     print(funnel.table())
     done = "sft.jsonl + critic_sft.jsonl (thinkj train sft)" if options.traces else "to_annotate.jsonl (annotate, then --traces)"

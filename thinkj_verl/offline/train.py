@@ -139,7 +139,12 @@ def load_rows(files, method: str):
     if len(suffixes) != 1 or suffixes - {".jsonl", ".json", ".parquet"}:
         raise ValueError(f"train_files {paths}: use .jsonl, .json or .parquet files, all of one kind")
     builder = "parquet" if suffixes == {".parquet"} else "json"
-    rows = load_dataset(builder, data_files=paths, split="train")
+    try:
+        rows = load_dataset(builder, data_files=paths, split="train")
+    except Exception as error:  # datasets' errors name neither the file nor the line
+        cause = error.__cause__ or error.__context__ or error
+        raise ValueError(f"train_files {paths}: not readable as {builder} rows ({type(cause).__name__}: "
+                         f"{str(cause).splitlines()[0] if str(cause) else ''}); fix or regenerate the file") from None
     missing = [c for c in REQUIRED_COLUMNS[method] if c not in rows.column_names]
     if missing:
         raise ValueError(
