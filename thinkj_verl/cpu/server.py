@@ -110,6 +110,9 @@ class ThinkjCpuServer:
         self.weight_updates += 1
         if global_steps is not None:
             self.global_steps = global_steps
+        # One line per update in the trainer's log: what arrived, to check against the checkpoint.
+        total = sum(float(tensor.double().sum()) for _, tensor in named_tensors)
+        print(f"thinkj_cpu: weights of step {global_steps} loaded: {count} tensors, sum {total:.10e}", flush=True)
         return count
 
     async def set_global_steps(self, global_steps: int) -> None:
