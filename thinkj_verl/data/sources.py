@@ -148,6 +148,8 @@ def _prompt_messages(value, what: str = "prompt") -> list[dict]:
 # better "a" marked ``meta["tie"]``; only `thinkj_verl.eval.metrics.tie_scores` reads it, and
 # every accuracy leaves tie pairs out.
 TIE_KEY = "tie"
+
+
 def _tie_fields() -> dict:
     return {"better": "a", "strength": None, "meta": {TIE_KEY: True}}
 
@@ -258,34 +260,25 @@ def convert_thinkj_release(row: Mapping, index: int, options: Mapping) -> Pair:
     better = _release_better(row.get("better"))
     if isinstance(better, bool) or not isinstance(better, int):
         raise Skip(MALFORMED, f"better {better!r} is not 1, 2 or a signed strength")
-    strength = None
     if better == 0:
         if not options.get("keep_ties"):
             raise Skip(TIE)
-        return _make_pair(
-            id=f"thinkj_release:{row.get('id', index)}",
-            source="thinkj_release",
-            conversation=_prompt_messages(_text(row, "instruction"), "instruction"),
-            response_a=_text(row, "response1"),
-            response_b=_text(row, "response2"),
-            **_tie_fields(),
-        )
-    if options.get("better_encoding") == "choice":
+        label = _tie_fields()
+    elif options.get("better_encoding") == "choice":
         if better not in (1, 2):
             raise Skip(MALFORMED, f"better {better} is not 1 or 2")
-        side = "a" if better == 1 else "b"
+        label = {"better": "a" if better == 1 else "b", "strength": None}
     else:
         if not -3 <= better <= 3:
             raise Skip(MALFORMED, f"better {better} is outside the signed strength -3..3")
-        side, strength = ("a" if better < 0 else "b"), abs(better)
+        label = {"better": "a" if better < 0 else "b", "strength": abs(better)}
     return _make_pair(
         id=f"thinkj_release:{row.get('id', index)}",
         source="thinkj_release",
         conversation=_prompt_messages(_text(row, "instruction"), "instruction"),
         response_a=_text(row, "response1"),
         response_b=_text(row, "response2"),
-        better=side,
-        strength=strength,
+        **label,
     )
 
 
