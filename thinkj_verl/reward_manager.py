@@ -117,6 +117,24 @@ def _stop_ids(config, tokenizer) -> set[int]:
     return {int(i) for i in ids}
 
 
+def check_reward_manager(config) -> None:
+    """Build the configured reward manager once, in the calling process, when it is ours.
+
+    verl builds reward managers inside its reward-loop Ray workers; a bad ``reward_kwargs`` raised
+    there kills the worker, and the trainer can then wait on dead workers instead of stopping.
+    The ``thinkj`` v1 trainer calls this when it starts, so the same error ends the launch at
+    once, with its message (naming the key), before any model is loaded.
+    """
+    from verl.trainer.ppo.reward import load_reward_manager, resolve_reward_manager_cls
+    from verl.utils import hf_tokenizer
+
+    if not issubclass(resolve_reward_manager_cls(config), ThinkJRewardManager):
+        return
+    model = config.actor_rollout_ref.model
+    tokenizer = hf_tokenizer(model.get("tokenizer_path") or model.path, trust_remote_code=model.get("trust_remote_code", False))
+    load_reward_manager(config, tokenizer)
+
+
 @register("thinkj")
 class ThinkJRewardManager(RewardManagerBase):
     """Scores judge replies with a rule-based reward function, one sample per call."""

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 DEFAULT_STEPS = 2
+DEFAULT_TIMEOUT_S = 1800
 # The model paths a launch may name; each is replaced by a small copy of its own architecture.
 MODEL_KEYS = ("actor_rollout_ref.model.path", "critic.model.path", "reward.reward_model.model_path")
 SMALL = {"num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4,
@@ -209,6 +211,35 @@ def trainer_error(log: str, causes: int = 4) -> str:
     return "\n".join([*found[:causes], *([found[-1]] if len(found) > causes else [])])
 
 
+def run_process_group(command: list[str], env: dict, log, timeout: float | None) -> int | None:
+    """Run ``command`` in its own process group; the exit code, or None when it timed out.
+
+    On a timeout or an interrupt the whole group is stopped: main_ppo and the Ray it started.
+    """
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _stop_group(process)
+        return None
+    except BaseException:
+        _stop_group(process)
+        raise
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="thinkj smoke",
@@ -217,6 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="training steps to run (default 2)")
     parser.add_argument("--out", type=Path, default=None, help="folder for the small model, log, metrics, checkpoint")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
+                        help=f"seconds before the run is stopped as hung (default {DEFAULT_TIMEOUT_S})")
     return parser
 
 
@@ -249,11 +282,11 @@ def main(argv: list[str]) -> int:
     log_path = out / "main_ppo.log"
     print(f"thinkj smoke: {args.steps} step(s) of verl's main_ppo on this CPU; log: {log_path}", flush=True)
     with open(log_path, "w") as log:
-        result = subprocess.run(command, env=child_environment(out), stdout=log, stderr=subprocess.STDOUT)
+        returncode = run_process_group(command, child_environment(out), log, args.timeout)
     steps = read_metrics(out / "metrics.jsonl")
-    if result.returncode != 0 or len(steps) < args.steps:
-        print(f"thinkj smoke: main_ppo FAILED (exit {result.returncode}) after {len(steps)} step(s). Its error:",
-              file=sys.stderr)
+    if returncode != 0 or len(steps) < args.steps:
+        how = f"timed out after {args.timeout:.0f} s" if returncode is None else f"exit {returncode}"
+        print(f"thinkj smoke: main_ppo FAILED ({how}) after {len(steps)} step(s). Its error:", file=sys.stderr)
         print(trainer_error(log_path.read_text(errors="replace")), file=sys.stderr)
         print(f"full log: {log_path}", file=sys.stderr)
         return 1

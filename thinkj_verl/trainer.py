@@ -4,7 +4,9 @@ verl's v1 trainer has a registry (``verl.trainer.ppo.v1.register_trainer``); thi
 its default ``PPOTrainerSync`` changes one step, ``_compute_metrics``: after verl's own metrics
 it reads the batch's judgments from the TransferQueue (each trajectory's reward components, its
 label and its pair id and order) and logs `thinkj_verl.diagnostics.judge_diagnostics` as
-``judge/*`` at every training step. Every recipe selects it. The legacy trainer
+``judge/*`` at every training step. It also builds the reward manager once when it starts
+(`thinkj_verl.reward_manager.check_reward_manager`), so a bad reward setting ends the launch at
+once instead of inside verl's reward workers. Every recipe selects it. The legacy trainer
 (``trainer.use_v1=false``) has no such registry and logs none of them.
 """
 
@@ -17,6 +19,7 @@ from verl.trainer.ppo.v1 import register_trainer
 from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 
 from thinkj_verl.diagnostics import judge_diagnostics
+from thinkj_verl.reward_manager import check_reward_manager
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +50,12 @@ def judgment_rows(extra_fields, reward_models, extra_infos, reply_tokens) -> lis
 
 @register_trainer(TRAINER_MODE)
 class ThinkjTrainer(PPOTrainerSync):
-    """verl's sync trainer; every step also logs ``judge/*`` (`thinkj_verl.diagnostics`)."""
+    """verl's sync trainer; every step also logs ``judge/*`` (`thinkj_verl.diagnostics`), and a
+    bad reward configuration stops the launch when the trainer is built."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        check_reward_manager(config)
 
     def _compute_metrics(self, batch, metrics, timing_raw, global_steps, epoch):
         result = super()._compute_metrics(batch, metrics, timing_raw, global_steps, epoch)

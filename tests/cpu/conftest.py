@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from thinkj_verl.smoke import run_process_group
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "thinkj_verl" / "demo_data"
 RUN_TIMEOUT_S = 900
@@ -64,12 +65,11 @@ def run_main_ppo(out: Path, overrides: list[str], env: dict | None = None) -> Ru
         sys.executable, "-m", "verl.trainer.main_ppo", *overrides,
         "trainer.logger=[console,file]", f"trainer.default_local_dir={out / 'checkpoints'}",
     ]
-    result = subprocess.run(
-        command, env={**cpu_env(out), **(env or {})}, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
-    )
-    log = result.stdout + result.stderr
-    (out / "main_ppo.log").write_text(log)
-    return Run(result.returncode, log, read_steps(out / "metrics.jsonl"), out)
+    with open(out / "main_ppo.log", "w") as log_file:
+        returncode = run_process_group(command, {**cpu_env(out), **(env or {})}, log_file, RUN_TIMEOUT_S)
+    log = (out / "main_ppo.log").read_text(errors="replace")
+    assert returncode is not None, f"main_ppo hung for {RUN_TIMEOUT_S} s and was stopped; log tail:\n{log[-3000:]}"
+    return Run(returncode, log, read_steps(out / "metrics.jsonl"), out)
 
 
 @pytest.fixture(scope="session")

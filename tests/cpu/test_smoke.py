@@ -12,7 +12,7 @@ from tests.cpu.conftest import RUN_TIMEOUT_S
 
 
 def _smoke(args: list[str], out: Path) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "thinkj_verl.cli", "smoke", *args, "--out", str(out)]
+    command = [sys.executable, "-m", "thinkj_verl.cli", "smoke", *args, "--out", str(out), "--timeout", "600"]
     return subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
 
 
