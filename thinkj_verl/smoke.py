@@ -117,6 +117,7 @@ def build_command(overrides: list[str], small: dict[str, str], steps: int, out: 
         f"trainer.test_freq={steps}",
         f"trainer.default_local_dir={out / 'checkpoints'}",
         "trainer.logger=[console,file]",
+        f"hydra.run.dir={out / 'hydra'}",
     ]
     return [sys.executable, "-m", "verl.trainer.main_ppo", *overrides, "+platform=cpu", *forced]
 

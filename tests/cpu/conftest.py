@@ -64,6 +64,7 @@ def run_main_ppo(out: Path, overrides: list[str], env: dict | None = None) -> Ru
     command = [
         sys.executable, "-m", "verl.trainer.main_ppo", *overrides,
         "trainer.logger=[console,file]", f"trainer.default_local_dir={out / 'checkpoints'}",
+        f"hydra.run.dir={out / 'hydra'}",
     ]
     with open(out / "main_ppo.log", "w") as log_file:
         returncode = run_process_group(command, {**cpu_env(out), **(env or {})}, log_file, RUN_TIMEOUT_S)
