@@ -1,9 +1,13 @@
 """The demo's synthetic judging task: small enough for a 2-layer model to learn in a minute.
 
-The user asks for an animal; both responses are the same sentence except for one word, an
-animal in one and an everyday object in the other. **The better response is the one that names
-an animal.** A judge must find that word in Response (a) or in Response (b): an attention head
-can, so a tiny two-layer model learns it, and the verdict is read in both orders.
+The user asks for an animal; both responses are the same sentence except for its first word,
+an animal in one and an everyday object in the other. **The better response is the one that names
+an animal.** A judge must tell whether that word opens Response (a) or Response (b): it sits right
+after the response's start marker, so two attention layers suffice in principle (one can tie the
+word to the marker just before it, the other find the animal). Measured: with the word in the
+middle of the sentence, the demo's 2-layer judge stayed at chance after 600 steps; with the word
+first, it learned the task in about 100-150 steps.
+The verdict is read in both orders.
 
 Rows are ``thinkj prepare --source local`` rows (``prompt``, ``chosen``, ``rejected``, ``id``),
 generated from a seed; the held-out set comes from another seed with every row already in the
@@ -14,8 +18,8 @@ training set dropped, so no pair is in both.
 >>> {_key(r) for r in train} & {_key(r) for r in held_out}
 set()
 >>> row = train[0]
->>> any(animal in row["chosen"].split() or animal + "." in row["chosen"].split() for animal in ANIMALS)
-True
+>>> row["chosen"].split()[0].strip(".,:").lower() in ANIMALS, row["rejected"].split()[0].strip(".,:").lower() in OBJECTS
+(True, True)
 """
 
 from __future__ import annotations
