@@ -50,7 +50,7 @@ GRPO_STEPS = 4
 
 # Small batches and a high learning rate: a random 200k-parameter model learns the output format
 # and the task within a minute of CPU time. Everything else is the recipe's (Table 10) value.
-SFT_SCALE = ("batch.global_size=8", "batch.per_device=8", "trl.max_steps=260", "trl.learning_rate=1e-2",
+SFT_SCALE = ("batch.global_size=8", "batch.per_device=8", "trl.max_steps=200", "trl.learning_rate=1e-2",
              "trl.lr_scheduler_type=constant", "trl.warmup_ratio=0.0",
              "trl.logging_steps=10", "trl.max_length=1024", "trl.save_strategy='no'")
 DPO_SCALE = ("batch.global_size=4", "batch.per_device=2", "trl.max_steps=4", "trl.learning_rate=1e-4",
@@ -319,10 +319,8 @@ def _run_demo(out: Path, *, eval_limit: int | None) -> dict:
               ["--input", str(task_traces), "--out", str(out / "select" / "animal_sft.jsonl"), "--format", FORMAT])
     print("(stand-in: the annotated traces are templated from the labels; the paper annotates with DeepSeek-R1)")
     sft = out / "models" / "sft"
-    # The critic rows are left out: their long prompts slow every SFT step and the tiny judge
-    # needs the minute for the task; the SFT judge also serves as the critic in step 6.
-    sft_files = [out / "select" / name for name in ("animal_sft.jsonl", "sft.jsonl")]
-    steps.run("thinkj train sft: thinking initialization (synthetic task + selected HelpSteer2 rows)", _command, "train",
+    sft_files = [out / "select" / name for name in ("animal_sft.jsonl", "sft.jsonl", "critic_sft.jsonl")]
+    steps.run("thinkj train sft: thinking initialization (judge and critic rows, one tiny model)", _command, "train",
               ["sft", "--cpu", f"model={base}", f"train_files=[{','.join(str(f) for f in sft_files if _count_lines(f))}]",
                f"output_dir={sft}", *SFT_SCALE])
     steps.artifact("thinking-initialized judge (also serves as the critic)", sft)
