@@ -6,7 +6,8 @@ an animal.** A judge must tell whether that word opens Response (a) or Response 
 after the response's start marker, so two attention layers suffice in principle (one can tie the
 word to the marker just before it, the other find the animal). Measured: with the word in the
 middle of the sentence, the demo's 2-layer judge stayed at chance after 600 steps; with the word
-first, it learned the task in about 100-150 steps.
+first, its teacher-forced verdict was right in both orders on 60-80% of held-out pairs after
+100-150 steps (plain PyTorch loop, batch 8, lr 1e-2).
 The verdict is read in both orders.
 
 Rows are ``thinkj prepare --source local`` rows (``prompt``, ``chosen``, ``rejected``, ``id``),
