@@ -20,7 +20,8 @@ the pair's meta as JSON text.
 Order policies: ``both`` emits every pair in both orders (same pair id); ``ab`` keeps the
 canonical order; ``random`` picks one order per pair with a seeded shuffle that puts the
 better response at (a) for exactly half of the pairs (one more for an odd count), whatever
-the source's own balance.
+the source's own balance; ``pair`` emits one row per pair for J1 sessions (`pair_row`: the
+``thinkj_pair`` agent loop renders both orders, or both responses for the pointwise format).
 
 >>> from thinkj_verl.data.pairs import Pair
 >>> pairs = [Pair(f"p:{i}", "local", [{"role": "user", "content": "q"}], "x", "y", "a") for i in range(4)]
@@ -36,9 +37,10 @@ import random
 from collections.abc import Sequence
 
 from thinkj_verl.data.pairs import json_safe
-from thinkj_verl.prompts import judge_messages, label_for
+from thinkj_verl.prompts import judge_messages, label_for, session_messages
 
-ORDER_POLICIES = ("both", "random", "ab")
+ORDER_POLICIES = ("both", "random", "ab", "pair")
+PAIR_ORDER = "pair"  # extra_info.order of a pair row
 DATA_SOURCE_PREFIX = "thinkj/"
 ABILITY = "judge"
 
@@ -62,8 +64,28 @@ def judge_row(pair, fmt: str, order: str, index: int) -> dict:
     }
 
 
-def row_arrow_schema():
-    """The parquet schema of judge rows (one struct type for every row)."""
+def pair_row(pair, fmt: str, index: int) -> dict:
+    """One row per pair (``--orders pair``, J1): the session's first prompt as ``prompt`` (what
+    verl's length filter and bookkeeping read), the canonical label (order ab), ``extra_info.order``
+    = ``pair`` and the pair itself as JSON in ``extra_info.pair``, from which the ``thinkj_pair``
+    agent loop renders every prompt of the session (`thinkj_verl.prompts.session_messages`).
+
+    >>> from thinkj_verl.data.pairs import Pair
+    >>> row = pair_row(Pair("p:0", "local", [{"role": "user", "content": "q"}], "x", "y", "b"), "pointwise", 0)
+    >>> row["extra_info"]["order"], row["reward_model"]["ground_truth"]["better"], json.loads(row["extra_info"]["pair"])["response_b"]
+    ('pair', 'b', 'y')
+    """
+    _, first_prompt = session_messages(pair, fmt)[0]
+    row = judge_row(pair, fmt, "ab", index)
+    row["prompt"] = first_prompt
+    row["extra_info"]["order"] = PAIR_ORDER
+    row["extra_info"]["pair"] = json.dumps(json_safe(pair.to_dict()), sort_keys=True, allow_nan=False)
+    return row
+
+
+def row_arrow_schema(pair_rows: bool = False):
+    """The parquet schema of judge rows (one struct type for every row); ``pair_rows``: with
+    ``extra_info.pair`` (`pair_row`)."""
     import pyarrow as pa
 
     return pa.schema(
@@ -100,6 +122,7 @@ def row_arrow_schema():
                         ("format", pa.string()),
                         ("index", pa.int64()),
                         ("meta", pa.string()),
+                        *([("pair", pa.string())] if pair_rows else []),
                     ]
                 ),
             ),
@@ -129,7 +152,7 @@ def assign_orders(pairs: Sequence, policy: str, seed=0, epoch: int = 0) -> list[
     """The orders each pair is shown in under ``policy`` (see the module docstring)."""
     if policy == "both":
         return [("ab", "ba")] * len(pairs)
-    if policy == "ab":
+    if policy in ("ab", PAIR_ORDER):  # a pair row carries the canonical (ab) label
         return [("ab",)] * len(pairs)
     if policy == "random":
         positions = balanced_better_positions(len(pairs), seed, epoch)
