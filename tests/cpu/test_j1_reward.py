@@ -30,27 +30,39 @@ def _point(score: int) -> str:
     return f"<think>ok</think>{get_format('pointwise').render(score=score)}"
 
 
+SETTINGS = {
+    "default": (),
+    "no_consistency": ("reward.custom_reward_function.reward_kwargs.consistency_weight=0.0",),
+    "consistency_only": ("reward.custom_reward_function.reward_kwargs.order_weight=0.0",),
+    "no_format": ("reward.custom_reward_function.reward_kwargs.format_weight=0.0",),
+    "pointwise": ("data.thinkj.format=pointwise", "reward.custom_reward_function.reward_kwargs.format_weight=0.5"),
+}
+
+
 @pytest.fixture(scope="module")
 def managers(compose_ppo, tiny_judge_path):
-    """One RewardLoopManager per reward setting, in one Ray session."""
+    """verl's RewardLoopManager for a reward setting of SETTINGS, one at a time in one Ray session
+    (its workers have fixed actor names, so the previous setting's are stopped first)."""
     import ray
     from verl.experimental.reward_loop import RewardLoopManager
 
-    def build(*overrides):
-        config = compose_ppo([
-            "+recipe=j1_pairwise_grpo", f"actor_rollout_ref.model.path={tiny_judge_path}",
-            "reward.num_workers=1", "data.max_response_length=64", *overrides,
-        ])
-        return RewardLoopManager(config)
+    current = {}
+
+    def get(name):
+        if name not in current:
+            for manager in current.values():
+                for handle in manager.reward_loop_worker_handles:
+                    ray.kill(handle)
+            current.clear()
+            config = compose_ppo([
+                "+recipe=j1_pairwise_grpo", f"actor_rollout_ref.model.path={tiny_judge_path}",
+                "reward.num_workers=1", "data.max_response_length=64", *SETTINGS[name],
+            ])
+            current[name] = RewardLoopManager(config)
+        return current[name]
 
     ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True, log_to_driver=False)
-    yield {
-        "default": build(),
-        "no_consistency": build("reward.custom_reward_function.reward_kwargs.consistency_weight=0.0"),
-        "consistency_only": build("reward.custom_reward_function.reward_kwargs.order_weight=0.0"),
-        "no_format": build("reward.custom_reward_function.reward_kwargs.format_weight=0.0"),
-        "pointwise": build("data.thinkj.format=pointwise", "reward.custom_reward_function.reward_kwargs.format_weight=0.5"),
-    }
+    yield get
     ray.shutdown()
 
 
@@ -78,31 +90,31 @@ def _session(manager, tokenizer, replies: dict[str, str], fmt: str = "binary") -
     return [{"score": final.reward_score, **final.extra_fields["reward_extra_info"]} for _ in outputs]
 
 
-def test_right_in_both_orders_gets_the_consistency_reward(managers, tiny_tokenizer):
-    replies = {"ab": _reply("a"), "ba": _reply("b")}  # canonical (a) is better: right in both
-    default = _session(managers["default"], tiny_tokenizer, replies)[0]
-    # R = consistency 1.0 * 1 + order 1.0 * mean(acc + format = 2, 2)
-    assert default["score"] == pytest.approx(3.0)
-    assert default["pair_acc"] == 1.0 and default["consistent"] == 1.0 and default["r_order"] == 2.0
-    assert default["acc_ab"] == default["acc_ba"] == 1.0
-    assert _session(managers["no_consistency"], tiny_tokenizer, replies)[0]["score"] == pytest.approx(2.0)
-    assert _session(managers["consistency_only"], tiny_tokenizer, replies)[0]["score"] == pytest.approx(1.0)
-    assert _session(managers["no_format"], tiny_tokenizer, replies)[0]["score"] == pytest.approx(2.0)
+RIGHT_BOTH = {"ab": _reply("a"), "ba": _reply("b")}  # canonical (a) is better: right in both orders
+ALWAYS_A = {"ab": _reply("a"), "ba": _reply("a")}  # right in ab, wrong in ba
+# Session reward, as documented: consistency_weight * [right in both] + order_weight * mean(per-order),
+# per order (binary function) accuracy_weight * acc + format_weight * format.
+EXPECTED = {  # setting: (right in both orders, always "(a)")
+    "default": (1.0 * 1 + 1.0 * 2.0, 1.0 * 0 + 1.0 * (2.0 + 1.0) / 2),
+    "no_consistency": (2.0, 1.5),
+    "consistency_only": (1.0, 0.0),
+    "no_format": (1.0 + 1.0, 0.0 + (1.0 + 0.0) / 2),
+}
 
 
-def test_right_in_one_order_only_gets_no_consistency_credit(managers, tiny_tokenizer):
-    replies = {"ab": _reply("a"), "ba": _reply("a")}  # always "(a)": right in ab, wrong in ba
-    rows = _session(managers["default"], tiny_tokenizer, replies)
-    assert rows[0] == rows[1]  # both outputs of the session receive the same reward
-    row = rows[0]
-    assert row["score"] == pytest.approx(0.0 + (2.0 + 1.0) / 2)
-    assert (row["acc_ab"], row["acc_ba"], row["pair_acc"], row["consistent"]) == (1.0, 0.0, 0.0, 0.0)
-    assert (row["verdict_ab"], row["verdict_ba"]) == (1.0, 1.0)
-    assert _session(managers["consistency_only"], tiny_tokenizer, replies)[0]["score"] == 0.0
+@pytest.mark.parametrize("setting", list(EXPECTED))
+def test_session_reward_by_weight_override(managers, tiny_tokenizer, setting):
+    both = _session(managers(setting), tiny_tokenizer, RIGHT_BOTH)
+    one = _session(managers(setting), tiny_tokenizer, ALWAYS_A)
+    assert (both[0]["score"], one[0]["score"]) == pytest.approx(EXPECTED[setting])
+    assert both[0] == both[1] and one[0] == one[1]  # every output of a session receives the same
+    assert (both[0]["pair_acc"], both[0]["consistent"], both[0]["acc_ab"], both[0]["acc_ba"]) == (1.0, 1.0, 1.0, 1.0)
+    assert (one[0]["acc_ab"], one[0]["acc_ba"], one[0]["pair_acc"], one[0]["consistent"]) == (1.0, 0.0, 0.0, 0.0)
+    assert (one[0]["verdict_ab"], one[0]["verdict_ba"]) == (1.0, 1.0)  # "(a)" as shown, in both orders
 
 
 def test_pointwise_session_compares_the_two_scores(managers, tiny_tokenizer):
-    manager = managers["pointwise"]
+    manager = managers("pointwise")
     right = _session(manager, tiny_tokenizer, {"a": _point(8), "b": _point(3)}, "pointwise")[0]
     assert right["score"] == pytest.approx(1.0 + 0.5 * 1.0)
     assert (right["acc"], right["tie"], right["score_gap"], right["score_a"], right["score_b"]) == (1.0, 0.0, 5.0, 8.0, 3.0)
