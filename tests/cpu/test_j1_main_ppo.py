@@ -5,8 +5,8 @@ Four runs, each serving several assertions:
   override): per-step diagnostics; GRPO advantages read off the trained batch (the trainer's
   dump under ``trainer.rollout_data_dir``): equal for the two orders of a session, different
   across the sessions of a pair when their rewards differ;
-- ``+recipe=j1_pointwise_grpo``, 2 steps, a planted judge that scores every response [[5]]:
-  per-step diagnostics, every session a tie (so wrong);
+- ``+recipe=j1_pointwise_grpo``, 2 steps (two epochs of four pairs), greedy, a planted judge
+  that scores every response [[5]]: per-step diagnostics, every session a tie (so wrong);
 - planted pairwise judges, 1 step each, no validation or checkpoint, greedy (``top_k=1``) on
   four pairs: one always answers "(a)" (pair accuracy and consistency 0, position bias 1.0
   against 0.5), one answers each shown prompt right (consistency 1).
@@ -34,9 +34,10 @@ def _failure(run) -> str:
     return f"exit {run.returncode}; log tail:\n{run.log[-4000:]}"
 
 
-def _teach(path, prompts: list[str], replies: list[str], max_steps: int = 600) -> str:
-    """A tiny judge taught to answer ``replies[i]`` to ``prompts[i]`` (full-batch next-token
-    training until the loss says the reply is learnt), checked by greedy decoding of every prompt."""
+def _teach(path, prompts: list[str], replies: list[str], max_steps: int = 800, batch: int = 8) -> str:
+    """A tiny judge taught to answer ``replies[i]`` to ``prompts[i]`` (next-token training on
+    minibatches until a whole pass over the prompts has a loss under 0.003 nats per token), checked
+    by greedy decoding of every prompt."""
     import torch
 
     from thinkj_verl.tiny import build_tiny_model, build_tiny_tokenizer
@@ -46,26 +47,30 @@ def _teach(path, prompts: list[str], replies: list[str], max_steps: int = 600) -
     chats = [tokenizer(tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True,
                                                      tokenize=False))["input_ids"] for p in prompts]
     answers = [tokenizer(r)["input_ids"] + [tokenizer.eos_token_id] for r in replies]
-    width = max(len(c) + len(a) for c, a in zip(chats, answers))
-    pad = [width - len(c) - len(a) for c, a in zip(chats, answers)]
-    input_ids = torch.tensor([[0] * p + c + a for p, c, a in zip(pad, chats, answers)])
-    mask = torch.tensor([[0] * p + [1] * (len(c) + len(a)) for p, c, a in zip(pad, chats, answers)])
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding must not shift positions
-    labels = torch.tensor([[-100] * (width - len(a)) + a for a in answers])
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
-    torch.manual_seed(0)
+    generator = torch.Generator().manual_seed(0)
+    losses: list[float] = []
+    passes = -(-len(prompts) // batch)
     for step in range(max_steps):
+        rows = torch.randperm(len(prompts), generator=generator)[:batch].tolist()
+        width = max(len(chats[i]) + len(answers[i]) for i in rows)
+        pad = {i: width - len(chats[i]) - len(answers[i]) for i in rows}
+        input_ids = torch.tensor([[0] * pad[i] + chats[i] + answers[i] for i in rows])
+        mask = torch.tensor([[0] * pad[i] + [1] * (len(chats[i]) + len(answers[i])) for i in rows])
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding must not shift positions
+        labels = torch.tensor([[-100] * (width - len(answers[i])) + answers[i] for i in rows])
         loss = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, labels=labels).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
-        if loss.item() < 0.005:
+        losses = (losses + [loss.item()])[-max(passes, 4):]
+        if len(losses) >= max(passes, 4) and max(losses) < 0.003:
             break
     model.eval()
     for chat, reply in zip(chats, replies):
         out = model.generate(torch.tensor([chat]), do_sample=False, max_new_tokens=40, pad_token_id=tokenizer.eos_token_id)
         said = tokenizer.decode(out[0, len(chat):], skip_special_tokens=True)
-        assert said == reply, f"planted judge not learnt after {step + 1} steps (loss {loss.item():.4f}): {said!r}"
+        assert said == reply, f"planted judge not learnt after {step + 1} steps (losses {losses}): {said!r}"
     tokenizer.save_pretrained(path)
     model.save_pretrained(path)
     return str(path)
@@ -120,15 +125,14 @@ def pairwise_run(tmp_path_factory, judge_pairs, format_judge):
 
 
 @pytest.fixture(scope="module")
-def pointwise_run(tmp_path_factory, judge_pairs):
-    pairs = read_pairs(judge_pairs["train"]) + read_pairs(judge_pairs["val"])
-    prompts = [pointwise_messages(pair, "pointwise", r)[0]["content"] for pair in pairs for r in "ab"]
+def pointwise_run(tmp_path_factory, four_pairs):
+    prompts = [pointwise_messages(pair, "pointwise", r)[0]["content"] for pair in read_pairs(four_pairs) for r in "ab"]
     five = f"<think>ok</think>{get_format('pointwise').render(score=5)}"
-    judge = _teach(tmp_path_factory.mktemp("always_five"), prompts[:8], [five] * 8)
+    judge = _teach(tmp_path_factory.mktemp("always_five"), prompts, [five] * len(prompts))
     return run_main_ppo(tmp_path_factory.mktemp("j1_pointwise"), [
         "+recipe=j1_pointwise_grpo", "+platform=cpu", f"actor_rollout_ref.model.path={judge}",
-        f"data.train_files={judge_pairs['train']}", f"data.val_files={judge_pairs['val']}",
-        "actor_rollout_ref.rollout.top_k=1",
+        # the four pairs the judge was taught on: two epochs of one step
+        f"data.train_files={four_pairs}", f"data.val_files={four_pairs}", "actor_rollout_ref.rollout.top_k=1",
     ])
 
 
