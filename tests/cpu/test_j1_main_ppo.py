@@ -5,10 +5,10 @@ Four runs, each serving several assertions:
   override): per-step diagnostics; GRPO advantages read off the trained batch (the trainer's
   dump under ``trainer.rollout_data_dir``): equal for the two orders of a session, different
   across the sessions of a pair when their rewards differ;
-- ``+recipe=j1_pointwise_grpo``, 2 steps (two epochs of four pairs), greedy, a planted judge
+- ``+recipe=j1_pointwise_grpo``, 2 steps (two epochs of two pairs), greedy, a planted judge
   that scores every response [[5]]: per-step diagnostics, every session a tie (so wrong);
 - planted pairwise judges, 1 step each, no validation or checkpoint, greedy (``top_k=1``) on
-  four pairs: one always answers "(a)" (pair accuracy and consistency 0, position bias 1.0
+  two pairs: one always answers "(a)" (pair accuracy and consistency 0, position bias 1.0
   against 0.5), one answers each shown prompt right (consistency 1).
 The planted judges are tiny models taught in the fixtures (seconds of next-token training) and
 checked there to answer as planted.
@@ -34,9 +34,10 @@ def _failure(run) -> str:
     return f"exit {run.returncode}; log tail:\n{run.log[-4000:]}"
 
 
-def _teach(path, prompts: list[str], replies: list[str], max_steps: int = 800, batch: int = 8) -> str:
-    """A tiny judge taught to answer ``replies[i]`` to ``prompts[i]`` (next-token training on
-    minibatches until a whole pass over the prompts has a loss under 0.003 nats per token), checked
+def _teach(path, prompts: list[str], replies: list[str], max_steps: int = 1500, lr: float = 3e-3) -> str:
+    """A tiny judge taught to answer ``replies[i]`` to ``prompts[i]`` (full-batch next-token
+    training until every reply token of every prompt has probability above 0.95, so a greedy
+    rollout cannot flip on the small numeric differences of verl's batched generation), checked
     by greedy decoding of every prompt."""
     import torch
 
@@ -47,40 +48,45 @@ def _teach(path, prompts: list[str], replies: list[str], max_steps: int = 800, b
     chats = [tokenizer(tokenizer.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True,
                                                      tokenize=False))["input_ids"] for p in prompts]
     answers = [tokenizer(r)["input_ids"] + [tokenizer.eos_token_id] for r in replies]
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
-    generator = torch.Generator().manual_seed(0)
-    losses: list[float] = []
-    passes = -(-len(prompts) // batch)
+    width = max(len(c) + len(a) for c, a in zip(chats, answers))
+    pad = [width - len(c) - len(a) for c, a in zip(chats, answers)]
+    input_ids = torch.tensor([[0] * p + c + a for p, c, a in zip(pad, chats, answers)])
+    mask = torch.tensor([[0] * p + [1] * (len(c) + len(a)) for p, c, a in zip(pad, chats, answers)])
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding must not shift positions
+    labels = torch.tensor([[-100] * (width - len(a)) + a for a in answers])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    torch.manual_seed(0)
     for step in range(max_steps):
-        rows = torch.randperm(len(prompts), generator=generator)[:batch].tolist()
-        width = max(len(chats[i]) + len(answers[i]) for i in rows)
-        pad = {i: width - len(chats[i]) - len(answers[i]) for i in rows}
-        input_ids = torch.tensor([[0] * pad[i] + chats[i] + answers[i] for i in rows])
-        mask = torch.tensor([[0] * pad[i] + [1] * (len(chats[i]) + len(answers[i])) for i in rows])
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding must not shift positions
-        labels = torch.tensor([[-100] * (width - len(answers[i])) + answers[i] for i in rows])
-        loss = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, labels=labels).loss
-        loss.backward()
+        logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions).logits[:, :-1]
+        token_loss = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels[:, 1:], reduction="none")
+        taught = labels[:, 1:] != -100
+        worst = token_loss[taught].max().item()
+        if worst < 0.05:  # every reply token above probability 0.95
+            break
+        (token_loss[taught].mean()).backward()
         optimizer.step()
         optimizer.zero_grad()
-        losses = (losses + [loss.item()])[-max(passes, 4):]
-        if len(losses) >= max(passes, 4) and max(losses) < 0.003:
-            break
     model.eval()
     for chat, reply in zip(chats, replies):
         out = model.generate(torch.tensor([chat]), do_sample=False, max_new_tokens=40, pad_token_id=tokenizer.eos_token_id)
         said = tokenizer.decode(out[0, len(chat):], skip_special_tokens=True)
-        assert said == reply, f"planted judge not learnt after {step + 1} steps (losses {losses}): {said!r}"
+        assert said == reply, f"planted judge not learnt after {step + 1} steps (worst token loss {worst:.3f}): {said!r}"
     tokenizer.save_pretrained(path)
     model.save_pretrained(path)
     return str(path)
 
 
 @pytest.fixture(scope="module")
-def four_pairs(tmp_path_factory, judge_pairs) -> str:
-    path = tmp_path_factory.mktemp("four_pairs") / "pairs.parquet"
-    write_pairs(read_pairs(judge_pairs["train"])[:4], path)
+def two_pairs(tmp_path_factory, judge_pairs) -> str:
+    """The two shortest training pairs, one with each response better (a planted judge's world)."""
+    pairs = sorted(read_pairs(judge_pairs["train"]), key=lambda p: len(str(p.conversation)) + len(p.response_a + p.response_b))
+    chosen = [next(p for p in pairs if p.better == "a"), next(p for p in pairs if p.better == "b")]
+    path = tmp_path_factory.mktemp("two_pairs") / "pairs.parquet"
+    write_pairs(chosen, path)
     return str(path)
+
+
+TWO_PAIRS_A_STEP = ["data.train_batch_size=2", "actor_rollout_ref.actor.ppo_mini_batch_size=2"]
 
 
 def _pairwise_prompts(pairs_file, verdict_for) -> tuple[list[str], list[str]]:
@@ -96,20 +102,20 @@ def _pairwise_prompts(pairs_file, verdict_for) -> tuple[list[str], list[str]]:
 def _planted_run(tmp_path_factory, name, judge, pairs_file):
     return run_main_ppo(tmp_path_factory.mktemp(name), [
         "+recipe=j1_pairwise_grpo", "+platform=cpu", f"actor_rollout_ref.model.path={judge}",
-        f"data.train_files={pairs_file}", f"data.val_files={pairs_file}", *PLANTED_STEP,
+        f"data.train_files={pairs_file}", f"data.val_files={pairs_file}", *TWO_PAIRS_A_STEP, *PLANTED_STEP,
     ])
 
 
 @pytest.fixture(scope="module")
-def always_a_run(tmp_path_factory, four_pairs):
-    judge = _teach(tmp_path_factory.mktemp("always_a"), *_pairwise_prompts(four_pairs, lambda better: "a"))
-    return _planted_run(tmp_path_factory, "always_a_run", judge, four_pairs)
+def always_a_run(tmp_path_factory, two_pairs):
+    judge = _teach(tmp_path_factory.mktemp("always_a"), *_pairwise_prompts(two_pairs, lambda better: "a"))
+    return _planted_run(tmp_path_factory, "always_a_run", judge, two_pairs)
 
 
 @pytest.fixture(scope="module")
-def always_right_run(tmp_path_factory, four_pairs):
-    judge = _teach(tmp_path_factory.mktemp("always_right"), *_pairwise_prompts(four_pairs, lambda better: better))
-    return _planted_run(tmp_path_factory, "always_right_run", judge, four_pairs)
+def always_right_run(tmp_path_factory, two_pairs):
+    judge = _teach(tmp_path_factory.mktemp("always_right"), *_pairwise_prompts(two_pairs, lambda better: better))
+    return _planted_run(tmp_path_factory, "always_right_run", judge, two_pairs)
 
 
 @pytest.fixture(scope="module")
@@ -125,14 +131,15 @@ def pairwise_run(tmp_path_factory, judge_pairs, format_judge):
 
 
 @pytest.fixture(scope="module")
-def pointwise_run(tmp_path_factory, four_pairs):
-    prompts = [pointwise_messages(pair, "pointwise", r)[0]["content"] for pair in read_pairs(four_pairs) for r in "ab"]
+def pointwise_run(tmp_path_factory, two_pairs):
+    prompts = [pointwise_messages(pair, "pointwise", r)[0]["content"] for pair in read_pairs(two_pairs) for r in "ab"]
     five = f"<think>ok</think>{get_format('pointwise').render(score=5)}"
     judge = _teach(tmp_path_factory.mktemp("always_five"), prompts, [five] * len(prompts))
     return run_main_ppo(tmp_path_factory.mktemp("j1_pointwise"), [
         "+recipe=j1_pointwise_grpo", "+platform=cpu", f"actor_rollout_ref.model.path={judge}",
-        # the four pairs the judge was taught on: two epochs of one step
-        f"data.train_files={four_pairs}", f"data.val_files={four_pairs}", "actor_rollout_ref.rollout.top_k=1",
+        # the two pairs the judge was taught on: two epochs of one step
+        f"data.train_files={two_pairs}", f"data.val_files={two_pairs}", *TWO_PAIRS_A_STEP,
+        "actor_rollout_ref.rollout.top_k=1",
     ])
 
 
@@ -186,7 +193,7 @@ def test_pointwise_recipe_runs_two_steps_and_counts_ties_as_wrong(pointwise_run)
         for key in ("judge/pair_acc", "judge/tie_rate", "judge/score_gap", "judge/scored_rate", "judge/sessions",
                     "judge/format_rate", "judge/reply_tokens"):
             assert key in step, (step["step"], key)
-        assert step["judge/sessions"] == 32.0
+        assert step["judge/sessions"] == 16.0  # 2 pairs x rollout.n 8
     first = pointwise_run.steps[0]
     # every response scored [[5]]: every session a tie, a tie is wrong
     assert first["judge/scored_rate"] == 1.0 and first["judge/tie_rate"] == 1.0
@@ -200,7 +207,7 @@ def test_planted_judge_that_always_answers_a(always_a_run):
     [step] = always_a_run.steps
     assert step["judge/pair_acc"] == 0.0 and step["judge/consistency"] == 0.0
     assert step["judge/verdict_a_share"] == 1.0 and step["judge/label_a_share"] == 0.5
-    assert step["judge/acc_ab"] + step["judge/acc_ba"] == pytest.approx(1.0)
+    assert step["judge/acc_ab"] == step["judge/acc_ba"] == 0.5  # one pair each way: "(a)" is right once per order
     # right in exactly one order per session: no consistency reward, mean per-order (1 + 2) / 2
     assert step["critic/score/mean"] == pytest.approx(1.5)
 
