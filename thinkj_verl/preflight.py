@@ -511,7 +511,9 @@ def _reward_format(config) -> tuple[str, str]:
     """(output format, where it came from): the reward function's FORMAT, else data.thinkj.format."""
     import importlib
 
-    path = config.reward.custom_reward_function.get("path") or "pkg://reward_fns.thinkj_strength"
+    from thinkj_verl.rewards import DEFAULT_REWARD_PATH
+
+    path = config.reward.custom_reward_function.get("path") or DEFAULT_REWARD_PATH
     if path.startswith("pkg://"):
         try:
             module = importlib.import_module(path[len("pkg://"):])
