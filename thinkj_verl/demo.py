@@ -131,10 +131,10 @@ def annotated_traces(pairs) -> list[dict]:
 
     traces = []
     for pair in pairs:
-        final = get_format(FORMAT).render(verdict=pair.better, strength=pair.strength or 2)
+        final = get_format(FORMAT).render(verdict=pair.label.better, strength=pair.label.strength or 2)
         reasoning = "Let me compare the two responses with the user's request in mind."
         traces.append({"pair_id": pair.id, "order": "ab",
-                       "output": f"<think>\n{reasoning}\n</think>\n\nResponse ({pair.better}) is right. {final}"})
+                       "output": f"<think>\n{reasoning}\n</think>\n\nResponse ({pair.label.better}) is right. {final}"})
     return traces
 
 

@@ -9,8 +9,12 @@ import pytest
 
 MODULES = [
     "thinkj_verl.ground_truth",
+    "thinkj_verl.rewards",
+    "reward_fns._common",
     "thinkj_verl.argtypes",
     "thinkj_verl.data.pairs",
+    "thinkj_verl.data.rows",
+    "thinkj_verl.prompts",
     "thinkj_verl.data.prepare",
     "thinkj_verl.preflight",
     "reward_fns.thinkj_strength",

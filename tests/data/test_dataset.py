@@ -11,6 +11,8 @@ import pytest
 from omegaconf import OmegaConf, open_dict
 
 from thinkj_verl.data.pairs import Pair, write_pairs
+
+from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.data.prepare import prepare
 from thinkj_verl.formats import get_format
 from thinkj_verl.prompts import judge_messages, label_for
@@ -22,7 +24,7 @@ DATASET = ["data.custom_cls.path=pkg://thinkj_verl.data.dataset", "data.custom_c
 def make_pairs(count: int) -> list[Pair]:
     return [
         Pair(f"t:{i}", "test", [{"role": "user", "content": f"Question {i}?"}], f"Good answer {i}." + " More." * i, f"Bad {i}.",
-             "a" if i % 3 else "b", strength=1 + i % 3)
+             GroundTruth("a" if i % 3 else "b", strength=1 + i % 3))
         for i in range(count)
     ]
 

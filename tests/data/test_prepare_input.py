@@ -195,9 +195,10 @@ def test_rerun_replaces_the_folder_as_a_whole(tmp_path, monkeypatch, exchange):
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
 def test_pair_files_and_rows_are_strict_json_even_with_nan_in_meta(tmp_path, suffix):
     from thinkj_verl.data.pairs import Pair, read_pairs, write_pairs
+    from thinkj_verl.ground_truth import GroundTruth
     from thinkj_verl.data.rows import judge_row
 
-    pair = Pair("p:0", "local", [{"role": "user", "content": "Q?"}], "A.", "B.", "a", meta={"score": float("nan")})
+    pair = Pair("p:0", "local", [{"role": "user", "content": "Q?"}], "A.", "B.", GroundTruth("a"), meta={"score": float("nan")})
     write_pairs([pair], tmp_path / f"pairs{suffix}")
     assert read_pairs(tmp_path / f"pairs{suffix}")[0].meta == {"score": None}
     meta = judge_row(pair, "strength", "ab", index=0)["extra_info"]["meta"]

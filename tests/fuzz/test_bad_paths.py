@@ -9,12 +9,14 @@ import pytest
 
 from thinkj_verl.data.pairs import Pair, write_pairs
 
+from thinkj_verl.ground_truth import GroundTruth
+
 EVAL_FIXTURES = Path(__file__).parents[1] / "eval" / "fixtures"
 
 
 @pytest.fixture
 def pair_file(tmp_path):
-    pairs = [Pair(f"p:{i}", "local", [{"role": "user", "content": f"Question {i}?"}], f"A{i}.", f"B{i}.", "a")
+    pairs = [Pair(f"p:{i}", "local", [{"role": "user", "content": f"Question {i}?"}], f"A{i}.", f"B{i}.", GroundTruth("a"))
              for i in range(3)]
     write_pairs(pairs, tmp_path / "pairs.jsonl")
     return tmp_path / "pairs.jsonl"

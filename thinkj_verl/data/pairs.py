@@ -19,12 +19,12 @@ In parquet ``meta`` is stored as JSON text: its keys vary by source, and parquet
 an empty struct.
 
 >>> pair = Pair(id="x:0", source="local", conversation=[{"role": "user", "content": "Hi"}],
-...             response_a="Hello!", response_b="", better="a")
+...             response_a="Hello!", response_b="", label=GroundTruth("a"))
 Traceback (most recent call last):
 ...
 thinkj_verl.data.pairs.PairError: pair 'x:0': response_b is empty
 >>> pair = Pair(id="x:0", source="local", conversation=[{"role": "user", "content": "Hi"}],
-...             response_a="Hello!", response_b="Go away.", better="a", strength=2)
+...             response_a="Hello!", response_b="Go away.", label=GroundTruth("a", strength=2))
 >>> Pair.from_dict(pair.to_dict()) == pair
 True
 """
@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import numbers
 import os
 import re
 import secrets
@@ -41,8 +40,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from thinkj_verl.formats import SCORE_RANGE, STRENGTH_RANGE
-from thinkj_verl.ground_truth import GroundTruth
+from thinkj_verl.ground_truth import GroundTruth, GroundTruthError, parse_ground_truth
 
 ROLES = ("system", "user", "assistant")
 PAIR_FILE_SUFFIXES = (".jsonl", ".json", ".parquet")
@@ -66,16 +64,19 @@ class PairError(ValueError):
 
 @dataclass
 class Pair:
-    """One canonical preference pair (see the module docstring for the schema)."""
+    """One canonical preference pair (see the module docstring for the schema).
+
+    ``label`` is the preference in the canonical order (``response_a`` shown as Response (a));
+    `GroundTruth` checks it. In a file its fields are the flat ``better`` / ``strength`` /
+    ``scores`` keys.
+    """
 
     id: str
     source: str
     conversation: list[dict]
     response_a: str
     response_b: str
-    better: str
-    strength: int | None = None
-    scores: tuple[float, float] | None = None
+    label: GroundTruth
     subset: str | None = None
     meta: dict = field(default_factory=dict)
 
@@ -96,32 +97,22 @@ class Pair:
                 fail(f"{name} must be a string, got {type(value).__name__}")
             if not value.strip():
                 fail(f"{name} is empty")
-        if self.better not in ("a", "b"):
-            fail(f"better must be 'a' or 'b', got {self.better!r}")
-        if self.strength is not None:
-            low, high = STRENGTH_RANGE
-            whole = isinstance(self.strength, numbers.Integral) or (
-                isinstance(self.strength, float) and self.strength.is_integer()  # False for nan and inf
-            )
-            if isinstance(self.strength, bool) or not whole or not low <= self.strength <= high:
-                fail(f"strength must be an integer {low}..{high} or null, got {self.strength!r}")
-            self.strength = int(self.strength)
-        if self.scores is not None:
-            low, high = SCORE_RANGE
-            scores = tuple(self.scores) if isinstance(self.scores, (list, tuple)) else ()
-            if len(scores) != 2 or not all(
-                isinstance(s, (int, float)) and not isinstance(s, bool) and low <= s <= high for s in scores
-            ):
-                fail(f"scores must be two numbers in {low}..{high} or null, got {self.scores!r}")
-            self.scores = (float(scores[0]), float(scores[1]))
+        if not isinstance(self.label, GroundTruth):
+            fail(f"label must be a GroundTruth, got {type(self.label).__name__}")
         if self.subset is not None and not isinstance(self.subset, str):
             self.subset = str(self.subset)
         if not isinstance(self.meta, dict):
             fail(f"meta must be a dict, got {type(self.meta).__name__}")
 
-    def ground_truth(self) -> GroundTruth:
-        """The label in the canonical order (response_a shown as Response (a))."""
-        return GroundTruth(better=self.better, strength=self.strength, scores=self.scores)
+    def better_and_worse(self) -> tuple[str, str]:
+        """The better response and the worse one.
+
+        >>> Pair("p", "s", [{"role": "user", "content": "2+2?"}], "5", "4", GroundTruth("b")).better_and_worse()
+        ('4', '5')
+        """
+        if self.label.better == "a":
+            return self.response_a, self.response_b
+        return self.response_b, self.response_a
 
     def to_dict(self) -> dict:
         """A plain dict with every key of the schema, ready for json."""
@@ -131,9 +122,7 @@ class Pair:
             "conversation": [dict(m) for m in self.conversation],
             "response_a": self.response_a,
             "response_b": self.response_b,
-            "better": self.better,
-            "strength": self.strength,
-            "scores": list(self.scores) if self.scores is not None else None,
+            **self.label.to_dict(),
             "subset": self.subset,
             "meta": dict(self.meta),
         }
@@ -149,23 +138,20 @@ class Pair:
         meta = record.get("meta")
         if isinstance(meta, str):
             meta = json.loads(meta) if meta else {}
-        scores = record.get("scores")
-        strength = record.get("strength")
-        if isinstance(strength, float):
-            # pandas hands an integer column with nulls back as floats (NaN for null).
-            strength = None if strength != strength else strength
         record_id = record["id"]
         if isinstance(record_id, bool) or not isinstance(record_id, (str, int)):
             raise PairError(f"pair id must be a non-empty string, got {record_id!r}")
+        try:
+            label = parse_ground_truth({key: record.get(key) for key in ("better", "strength", "scores")})
+        except GroundTruthError as error:
+            raise PairError(f"pair {str(record_id)!r}: {error}") from None
         return cls(
             id=str(record_id),
             source=record.get("source") or "unknown",
             conversation=list(record["conversation"]),
             response_a=record["response_a"],
             response_b=record["response_b"],
-            better=record["better"],
-            strength=strength,
-            scores=tuple(scores) if scores is not None else None,
+            label=label,
             subset=record.get("subset"),
             meta=meta or {},
         )
@@ -326,7 +312,7 @@ def write_pairs(pairs: Iterable[Pair], path: str | os.PathLike) -> int:
     """Write canonical pairs to ``path`` (.jsonl or .parquet), atomically; returns the count.
 
     >>> import tempfile, os
-    >>> pair = Pair("x:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", "a")
+    >>> pair = Pair("x:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", GroundTruth("a"))
     >>> path = os.path.join(tempfile.mkdtemp(), "pairs.parquet")
     >>> write_pairs([pair], path), read_pairs(path) == [pair]
     (1, True)

@@ -66,7 +66,7 @@ def split_pairs(pairs: list, val_fraction: float, seed) -> tuple[list, list]:
 def _better_is_longer(pairs: list) -> dict:
     longer = shorter = equal = 0
     for pair in pairs:
-        better, worse = (pair.response_a, pair.response_b) if pair.better == "a" else (pair.response_b, pair.response_a)
+        better, worse = pair.better_and_worse()
         if len(better) > len(worse):
             longer += 1
         elif len(better) < len(worse):

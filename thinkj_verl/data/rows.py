@@ -23,7 +23,8 @@ better response at (a) for exactly half of the pairs (one more for an odd count)
 the source's own balance.
 
 >>> from thinkj_verl.data.pairs import Pair
->>> pairs = [Pair(f"p:{i}", "local", [{"role": "user", "content": "q"}], "x", "y", "a") for i in range(4)]
+>>> from thinkj_verl.ground_truth import GroundTruth
+>>> pairs = [Pair(f"p:{i}", "local", [{"role": "user", "content": "q"}], "x", "y", GroundTruth("a")) for i in range(4)]
 >>> orders = assign_orders(pairs, "random", seed=0)
 >>> sorted(label_for(p, o[0]).better for p, o in zip(pairs, orders))
 ['a', 'a', 'b', 'b']
@@ -125,6 +126,18 @@ def balanced_better_positions(count: int, seed, epoch: int = 0) -> list[str]:
     return positions
 
 
+def pair_orders(pairs: Sequence, policy: str, seed=0) -> list[tuple]:
+    """Every ``(pair, order)`` the judge is shown under ``policy`` (`assign_orders`, flattened).
+
+    >>> from thinkj_verl.data.pairs import Pair
+    >>> from thinkj_verl.ground_truth import GroundTruth
+    >>> pair = Pair("p:0", "local", [{"role": "user", "content": "q"}], "x", "y", GroundTruth("a"))
+    >>> [order for _, order in pair_orders([pair], "both")]
+    ['ab', 'ba']
+    """
+    return [(pair, order) for pair, orders in zip(pairs, assign_orders(pairs, policy, seed)) for order in orders]
+
+
 def assign_orders(pairs: Sequence, policy: str, seed=0, epoch: int = 0) -> list[tuple[str, ...]]:
     """The orders each pair is shown in under ``policy`` (see the module docstring)."""
     if policy == "both":
@@ -133,5 +146,5 @@ def assign_orders(pairs: Sequence, policy: str, seed=0, epoch: int = 0) -> list[
         return [("ab",)] * len(pairs)
     if policy == "random":
         positions = balanced_better_positions(len(pairs), seed, epoch)
-        return [("ab",) if pair.better == where else ("ba",) for pair, where in zip(pairs, positions)]
+        return [("ab",) if pair.label.better == where else ("ba",) for pair, where in zip(pairs, positions)]
     raise ValueError(f"order policy must be one of {ORDER_POLICIES}, got {policy!r}")

@@ -47,7 +47,7 @@ order the judge sees is decided later (`thinkj prepare --orders`, or the dataset
 >>> pairs, skipped = load_pairs("rewardbench", [  # rows may also be passed directly
 ...     {"id": 7, "prompt": "2+2?", "chosen": "4", "rejected": "5", "subset": "math-prm"},
 ...     {"id": 8, "prompt": "Hi", "chosen": "Hello", "rejected": "Hello", "subset": "alpacaeval-easy"}])
->>> [(p.id, p.better, p.subset) for p in pairs], dict(skipped)
+>>> [(p.id, p.label.better, p.subset) for p in pairs], dict(skipped)
 ([('rewardbench:7', 'a', 'math-prm')], {'identical responses': 1})
 """
 
@@ -121,7 +121,7 @@ def _make_pair(**fields) -> Pair:
     if not fields["conversation"] or not any(m["content"].strip() for m in fields["conversation"]):
         raise Skip(MALFORMED, "the prompt is empty")
     try:
-        return Pair(**fields)
+        return Pair.from_dict(fields)
     except PairError as e:
         raise Skip(MALFORMED, str(e)) from None
 

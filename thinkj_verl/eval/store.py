@@ -37,8 +37,8 @@ from pathlib import Path
 
 from thinkj_verl.data.pairs import json_safe
 from thinkj_verl.ground_truth import GroundTruthError, parse_ground_truth
+from thinkj_verl.prompts import ORDERS
 
-ORDERS = ("ab", "ba")
 REQUIRED_KEYS = ("pair_id", "order", "label", "text")
 
 

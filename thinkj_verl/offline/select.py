@@ -42,6 +42,7 @@ import numpy as np
 from thinkj_verl import argtypes
 from thinkj_verl.generation import add_engine_arguments, engine_options
 from thinkj_verl.offline.clip import clip_trace, write_json, write_jsonl
+from thinkj_verl.ground_truth import is_right
 from thinkj_verl.parser import parse_judgment
 
 ENCODERS = ("minilm", "hashing")
@@ -124,7 +125,9 @@ def instruction_text(pair) -> str:
     """What the diversity step embeds: the user turns of the conversation.
 
     >>> from thinkj_verl.data.pairs import Pair
-    >>> instruction_text(Pair("p", "s", [{"role": "user", "content": "Hi"}], "a", "b", "a"))
+
+    >>> from thinkj_verl.ground_truth import GroundTruth
+    >>> instruction_text(Pair("p", "s", [{"role": "user", "content": "Hi"}], "a", "b", GroundTruth("a")))
     'Hi'
     """
     return "\n".join(m["content"] for m in pair.conversation if m["role"] == "user")
@@ -140,7 +143,7 @@ def is_wrong(text: str, label_better: str, fmt: str, truncated: bool = False) ->
     (True, True)
     """
     judgment = parse_judgment(text, fmt, truncated=truncated)
-    return not judgment.format_ok or judgment.verdict != label_better
+    return not is_right(judgment, label_better)
 
 
 def difficulty_filter(pairs, judgments: dict[str, list[dict]], fmt: str) -> tuple[list, Counter]:
@@ -219,7 +222,7 @@ def accuracy_filter(pairs, traces: dict[str, list[dict]], fmt: str) -> tuple[lis
             clipped = clip_trace(note.get("output"), fmt, truncated=bool(note.get("truncated")))
             if not clipped.ok:
                 reasons.append(f"trace not clipped: {clipped.reason}")
-            elif clipped.judgment.verdict != label_for(pair, order).better:
+            elif not is_right(clipped.judgment, label_for(pair, order).better, need_format=False):
                 reasons.append("trace verdict disagrees with the label")
             else:
                 kept.append(pair)
