@@ -89,7 +89,7 @@ class GroundTruth:
     def swapped(self) -> GroundTruth:
         """The same preference with the two responses shown in the other order."""
         return GroundTruth(
-            better="b" if self.better == "a" else "a",
+            better=other_side(self.better),
             strength=self.strength,
             scores=(self.scores[1], self.scores[0]) if self.scores is not None else None,
         )
@@ -152,6 +152,15 @@ def parse_ground_truth(value, fmt: str = "strength") -> GroundTruth:
         return GroundTruth(value.get("better"), _none_if_nan(value.get("strength")), _none_if_nan(value.get("scores")))
     except GroundTruthError as error:
         raise GroundTruthError(f"ground truth {_short(dict(value))}: {error}; {SCHEMA_HINT}") from None
+
+
+def other_side(side: str) -> str:
+    """The other response position: 'b' for 'a', 'a' for 'b'.
+
+    >>> other_side("a")
+    'b'
+    """
+    return "b" if side == "a" else "a"
 
 
 def is_right(judgment, better: str, *, need_format: bool = True) -> bool:

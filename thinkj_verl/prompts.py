@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from thinkj_verl.formats import THINK_CLOSE, THINK_OPEN, get_format
-from thinkj_verl.ground_truth import GroundTruth
+from thinkj_verl.ground_truth import GroundTruth, other_side
 
 ORDERS = ("ab", "ba")
 
@@ -156,7 +156,7 @@ def critic_messages(pair, fmt: str, order: str, verdict: str) -> list[dict]:
     if verdict not in ("a", "b"):
         raise ValueError(f"verdict must be 'a' or 'b', got {verdict!r}")
     output_format = get_format(fmt)
-    other = "b" if verdict == "a" else "a"
+    other = other_side(verdict)
     score_a, score_b = _CRITIC_SCORES[verdict]
     ending = output_format.render(verdict=verdict, strength=2, score_a=score_a, score_b=score_b)
     task = (

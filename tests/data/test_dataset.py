@@ -104,7 +104,7 @@ def test_random_orders_are_balanced_and_redrawn_each_epoch_across_dataloader_wor
     import torch
     from verl.utils.dataset.rl_dataset import collate_fn
 
-    data = data_config(compose_ppo, pair_files, tmp_path, "orders=random", "seed=5", "shuffle_order_each_epoch=true")
+    data = data_config(compose_ppo, pair_files, tmp_path, "orders=balanced", "seed=5", "shuffle_order_each_epoch=true")
     dataset = build(data, data.train_files, tiny_tokenizer)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=8, shuffle=True, num_workers=2, collate_fn=collate_fn,
@@ -132,6 +132,9 @@ def test_fixed_random_order_without_per_epoch_shuffle(compose_ppo, pair_files, t
     first = [dataset[i]["extra_info"]["order"] for i in range(len(dataset))]
     again = [dataset[i]["extra_info"]["order"] for i in range(len(dataset))]
     assert first == again and set(first) == {"ab", "ba"}
+    # "random" is the older name of "balanced": the same draw.
+    renamed = build(data_config(compose_ppo, pair_files, tmp_path, "orders=balanced", "seed=5"), data.train_files, tiny_tokenizer)
+    assert [renamed[i]["extra_info"]["order"] for i in range(len(renamed))] == first
 
 
 def test_overlong_pairs_are_filtered_and_counted(compose_ppo, pair_files, tmp_path, tiny_tokenizer):

@@ -7,9 +7,9 @@ when an item is read, from options under ``data.thinkj`` in the verl config::
     data.custom_cls.name=JudgePairDataset
     data.train_files=DIR/pairs_train.parquet data.val_files=DIR/pairs_val.parquet
     +data.thinkj.format=strength            # strength | binary | scores | answer_tag
-    +data.thinkj.orders=both                # both | random | ab
+    +data.thinkj.orders=both                # both | balanced | ab  (random: balanced's older name)
     +data.thinkj.seed=0
-    +data.thinkj.shuffle_order_each_epoch=true   # random: a new balanced draw every epoch
+    +data.thinkj.shuffle_order_each_epoch=true   # balanced: a new balanced draw every epoch
     +data.thinkj.val_orders=both            # orders for the validation files
 
 Items are shaped exactly like verl's ``RLHFDataset`` items (``raw_prompt``, ``data_source``,
@@ -41,7 +41,7 @@ from verl.utils.dataset.rl_dataset import RLHFDataset
 
 from thinkj_verl.data.lengths import PieceLengths
 from thinkj_verl.data.pairs import PAIR_KEYS, Pair, read_pairs
-from thinkj_verl.data.rows import ORDER_POLICIES, assign_orders, judge_row
+from thinkj_verl.data.rows import BALANCED, ORDER_POLICIES, assign_orders, canonical_policy, judge_row
 from thinkj_verl.formats import get_format
 
 # The columns a canonical pair file must have (preflight checks data files against these).
@@ -183,12 +183,12 @@ class JudgePairDataset(RLHFDataset):
         if order is not None:
             return order
         if epoch not in self._epoch_orders:
-            self._epoch_orders[epoch] = [o[0] for o in assign_orders(self.pairs, "random", self.order_seed, epoch)]
+            self._epoch_orders[epoch] = [o[0] for o in assign_orders(self.pairs, BALANCED, self.order_seed, epoch)]
         return self._epoch_orders[epoch][pair_index]
 
     def __getitem__(self, item):
         epoch = 0
-        if self.shuffle_order_each_epoch and self.order_policy == "random":
+        if self.shuffle_order_each_epoch and canonical_policy(self.order_policy) == BALANCED:
             epoch = int(self.visits[item])
             self.visits[item] += 1
         pair_index, _ = self.items[item]

@@ -3,7 +3,7 @@
 ::
 
     thinkj prepare --source helpsteer2 --input PATH_OR_HUB_ID --out DIR --format strength \\
-        [--orders both|random|ab] [--seed N] [--val-fraction F] \\
+        [--orders both|balanced|ab] [--seed N] [--val-fraction F] \\
         [--tokenizer PATH --max-prompt-length N]
 
 Writes DIR as a whole: every file goes to a new folder beside DIR, which then replaces DIR in

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from thinkj_verl import argtypes
 from thinkj_verl.generation import add_engine_arguments, engine_options
-from thinkj_verl.ground_truth import is_right
+from thinkj_verl.ground_truth import is_right, other_side
 from thinkj_verl.parser import parse_judgment
 
 METHODS = ("critic", "sampling", "rise", "bt")
@@ -69,14 +69,10 @@ class JudgmentPair:
         return self.chosen is not None
 
 
-def _other(verdict: str) -> str:
-    return "b" if verdict == "a" else "a"
-
-
 def critic_verdict(judge_text: str, label: str, fmt: str, truncated: bool = False) -> str:
     """The verdict the critic is asked to support: the wrong one if the judge is right, else the right one."""
     right = is_right(parse_judgment(judge_text, fmt, truncated=truncated), label)
-    return _other(label) if right else label
+    return other_side(label) if right else label
 
 
 def critic_pair(
@@ -99,7 +95,7 @@ def critic_pair(
     """
     judge = parse_judgment(judge_text, fmt, truncated=judge_truncated)
     right = is_right(judge, label)
-    asked = _other(label) if right else label
+    asked = other_side(label) if right else label
     critic = parse_judgment(critic_text, fmt, truncated=critic_truncated)
     if not critic.format_ok or critic.verdict != asked:
         return JudgmentPair(None, None, CRITIC_OFF)
@@ -144,7 +140,7 @@ def position_consistent(text_ab: str, text_ba: str, label_ab: str, fmt: str) -> 
     False
     """
     return is_right(parse_judgment(text_ab, fmt), label_ab) and is_right(
-        parse_judgment(text_ba, fmt), _other(label_ab)
+        parse_judgment(text_ba, fmt), other_side(label_ab)
     )
 
 
@@ -295,7 +291,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--format", default="strength")
     parser.add_argument("--rounds", type=argtypes.positive_int, default=1, help="critic: rounds of judging and critiquing")
     parser.add_argument("--n", type=argtypes.positive_int, default=8, help="sampling/rise: samples per item (RISE-Judge: 6)")
-    parser.add_argument("--orders", default="random", choices=("ab", "both", "random"),
+    parser.add_argument("--orders", default="balanced", choices=("ab", "both", "balanced", "random"),
                         help="orders each pair is shown in (rise always uses both)")
     parser.add_argument("--temperature", type=argtypes.non_negative_float, default=1.0, help="judge sampling temperature (RISE: 0.9)")
     parser.add_argument("--critic-temperature", type=argtypes.non_negative_float, default=0.0)
