@@ -4,8 +4,9 @@ offline recipe (``thinkj train dpo``), after each way of installing the project.
 Both installs are made from a copy of this checkout, and each is run in a subprocess from an
 unrelated working directory:
 
-- a REGULAR (wheel) install, ``pip install --no-deps --target``: the recipes must come from the
-  installed package ``thinkj_verl.recipes``, since that folder holds no source checkout;
+- a REGULAR install of the wheel ``examples/build_wheel.sh`` builds (what a Ray job ships),
+  ``pip install --no-deps --target``: the recipes must come from the installed package
+  ``thinkj_verl.recipes``, since that folder holds no source checkout;
 - an EDITABLE install, ``pip install -e`` into a fresh virtual environment that sees the test
   environment's packages (verl, Hydra, ...) but not its own thinkj-verl: the recipes must come
   from the checkout's top-level ``recipes/`` folder, so an edited recipe counts at once.
@@ -23,7 +24,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# What the project's wheel is built from (pyproject.toml, setup.py: packages, package data, readme).
+# What the project is built from (pyproject.toml, setup.py: packages, package data, readme), as
+# examples/build_wheel.sh copies it.
 SOURCES = ("pyproject.toml", "setup.py", "README.md", "LICENSE", "thinkj_verl", "reward_fns", "recipes")
 RECIPE_MARKERS = (
     "adv_estimator: grpo",
@@ -95,7 +97,10 @@ def installs(tmp_path_factory):
     env.pop("PYTHONPATH", None)
 
     target = workdir / "site"
-    _pip(sys.executable, "--target", str(target), str(source))
+    wheel = subprocess.run(["bash", str(ROOT / "examples" / "build_wheel.sh"), str(workdir / "wheel")],
+                           env={**env, "PYTHON": sys.executable}, capture_output=True, text=True, timeout=180)
+    assert wheel.returncode == 0, wheel.stderr[-3000:]
+    _pip(sys.executable, "--target", str(target), wheel.stdout.strip())
     runs = {"regular": (sys.executable, {**env, "PYTHONPATH": str(target)}, target)}
     runs["editable"] = (_editable_venv(workdir / "venv", source), env, source / "recipes")
     cfg_jobs = {kind: _run(python, ["-m", "verl.trainer.main_ppo", "+recipe=thinkj_grpo", "--cfg", "job"],
