@@ -23,7 +23,7 @@ from pathlib import Path
 
 from thinkj_verl import argtypes
 from thinkj_verl.formats import FORMATS
-from thinkj_verl.generation import BACKENDS, add_engine_arguments, engine_options
+from thinkj_verl.generation import BACKENDS, add_engine_arguments, engine_options, resolve_backend
 
 # benchmark -> (converter in thinkj_verl.data.sources, default hub id)
 BENCHMARKS: dict[str, tuple[str | None, str | None]] = {
@@ -123,17 +123,6 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return found
-
-
-def resolve_backend(backend: str) -> str:
-    """``auto`` -> ``vllm`` when vLLM is installed and CUDA is visible, else ``transformers``."""
-    if backend != "auto":
-        return backend
-    import importlib.util
-
-    import torch
-
-    return "vllm" if torch.cuda.is_available() and importlib.util.find_spec("vllm") else "transformers"
 
 
 def _check_run_file(out_dir: Path, settings: dict) -> None:

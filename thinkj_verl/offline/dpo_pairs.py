@@ -318,7 +318,7 @@ def main(argv: list[str]) -> int:
         parser.error(f"--method {options.method} needs {' '.join(missing)}")
 
     from thinkj_verl.data.pairs import read_pairs
-    from thinkj_verl.eval.run import resolve_backend
+    from thinkj_verl.generation import resolve_backend
     from thinkj_verl.offline.clip import write_json, write_jsonl
 
     out = Path(options.out)

@@ -348,7 +348,7 @@ def main(argv: list[str]) -> int:
         parser.error("give exactly one of --judge, --judgments, --no-difficulty")
 
     from thinkj_verl.data.pairs import read_pairs, read_records, write_pairs
-    from thinkj_verl.eval.run import resolve_backend
+    from thinkj_verl.generation import resolve_backend
     from thinkj_verl.prompts import judge_messages
 
     out = Path(options.out)
