@@ -156,10 +156,10 @@ def synthetic_traces(pairs) -> list[dict]:
 
 
 def _write_jsonl(rows, path: Path) -> None:
-    from thinkj_verl.offline.clip import write_jsonl
+    from thinkj_verl.files import write_jsonl
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_jsonl(rows, path)
+    write_jsonl(path, rows)
 
 
 def _count_lines(path: Path) -> int:
@@ -218,7 +218,7 @@ def plot_curve(steps: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from thinkj_verl.data.pairs import atomic_path
+    from thinkj_verl.files import atomic_path
 
     rewards, accuracy = step_curve(steps)
     figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))

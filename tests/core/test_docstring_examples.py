@@ -10,6 +10,7 @@ import pytest
 MODULES = [
     "thinkj_verl.ground_truth",
     "thinkj_verl.argtypes",
+    "thinkj_verl.files",
     "thinkj_verl.data.pairs",
     "thinkj_verl.data.prepare",
     "thinkj_verl.preflight",

@@ -35,9 +35,10 @@ from pathlib import Path
 
 from thinkj_verl import argtypes
 from thinkj_verl.data.lengths import PieceLengths, length_stats, token_length_stats
-from thinkj_verl.data.pairs import atomic_folder, atomic_path, write_pairs
+from thinkj_verl.data.pairs import write_pairs
 from thinkj_verl.data.rows import ORDER_POLICIES, assign_orders, judge_row, row_arrow_schema
 from thinkj_verl.data.sources import SOURCES, load_pairs
+from thinkj_verl.files import atomic_folder, atomic_path
 from thinkj_verl.formats import FORMATS, get_format
 from thinkj_verl.prompts import label_for
 

@@ -128,7 +128,7 @@ def versions() -> dict[str, str]:
 def _check_run_file(out_dir: Path, settings: dict) -> None:
     import json
 
-    from thinkj_verl.eval.report import write_json
+    from thinkj_verl.files import write_json
 
     path = out_dir / RUN_FILE
     if path.exists():
@@ -230,7 +230,8 @@ def score_and_report(generations_path: Path, out_dir: Path, info: dict, *, requi
     """
     from thinkj_verl.eval import judgebench, rewardbench2
     from thinkj_verl.eval import metrics as m
-    from thinkj_verl.eval.report import render_report, write_json, write_plots, write_text
+    from thinkj_verl.eval.report import render_report, write_plots
+    from thinkj_verl.files import write_json, write_text
     from thinkj_verl.eval.scoring import score_records
     from thinkj_verl.eval.store import read_generations
 

@@ -319,7 +319,7 @@ def main(argv: list[str]) -> int:
 
     from thinkj_verl.data.pairs import read_pairs
     from thinkj_verl.generation import resolve_backend
-    from thinkj_verl.offline.clip import write_json, write_jsonl
+    from thinkj_verl.files import write_json, write_jsonl
 
     out = Path(options.out)
     generation = dict(backend=resolve_backend(options.backend), max_new_tokens=options.max_new_tokens,
@@ -347,11 +347,11 @@ def main(argv: list[str]) -> int:
                 written["sft.jsonl"] = sft
                 counts.update({f"sft {k}": v for k, v in sft_counts.items()})
         for name, rows in written.items():
-            write_jsonl(rows, out / name)
+            write_jsonl(out / name, rows)
         report = {"method": options.method, "pairs_read": len(pairs), "format": options.format,
                   "rounds": options.rounds if options.method == "critic" else None,
                   "written": {name: len(rows) for name, rows in written.items()}, "rules": dict(counts)}
-        write_json(report, out / "report.json")
+        write_json(out / "report.json", report)
     except (FileNotFoundError, ValueError) as error:
         print(f"thinkj pairs: {error}", file=sys.stderr)
         return 2
