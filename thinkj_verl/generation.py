@@ -49,13 +49,15 @@ class Generation:
 
 
 def add_engine_arguments(parser) -> None:
-    """The engine-sizing options every generating command takes (``thinkj select / pairs / eval``).
+    """The backend and engine-sizing options every generating command takes (``thinkj select / pairs / eval``).
 
     >>> import argparse
     >>> parser = argparse.ArgumentParser(); add_engine_arguments(parser)
     >>> engine_options(parser.parse_args(["--max-model-len", "8192"]))
     {'tensor_parallel': 1, 'max_model_len': 8192, 'gpu_memory_utilization': None}
     """
+    parser.add_argument("--backend", choices=("auto", *BACKENDS), default="auto",
+                        help="auto: vLLM when it is installed and a GPU is visible, else transformers")
     group = parser.add_argument_group("generation engine (vLLM)")
     from thinkj_verl import argtypes
 

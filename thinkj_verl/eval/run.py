@@ -23,7 +23,7 @@ from pathlib import Path
 
 from thinkj_verl import argtypes
 from thinkj_verl.formats import FORMATS
-from thinkj_verl.generation import BACKENDS, add_engine_arguments, engine_options, resolve_backend
+from thinkj_verl.generation import add_engine_arguments, engine_options, resolve_backend
 
 # benchmark -> (converter in thinkj_verl.data.sources, default hub id)
 BENCHMARKS: dict[str, tuple[str | None, str | None]] = {
@@ -307,10 +307,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", default="strength", choices=list(FORMATS), help="the judge's output format")
     parser.add_argument("--out", help="output directory (default with --generations: the file's directory)")
     parser.add_argument("--orders", choices=ORDER_CHOICES, default="both")
-    parser.add_argument(
-        "--backend", choices=("auto", *BACKENDS), default="auto",
-        help="auto: vllm when it is installed and a GPU is visible, else transformers",
-    )
     add_engine_arguments(parser)
     parser.add_argument("--max-new-tokens", type=argtypes.positive_int, default=4096)
     parser.add_argument("--temperature", type=argtypes.non_negative_float, default=0.0)

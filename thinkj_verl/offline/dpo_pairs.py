@@ -307,8 +307,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--temperature", type=argtypes.non_negative_float, default=1.0, help="judge sampling temperature (RISE: 0.9)")
     parser.add_argument("--critic-temperature", type=argtypes.non_negative_float, default=0.0)
     parser.add_argument("--max-new-tokens", type=argtypes.positive_int, default=2048)
-    parser.add_argument("--backend", default="auto", choices=("auto", "transformers", "vllm"),
-                        help="auto: vLLM when it is installed and a GPU is visible, else transformers (as thinkj eval)")
     add_engine_arguments(parser)
     parser.add_argument("--seed", type=int, default=0)
     options = parser.parse_args(argv)

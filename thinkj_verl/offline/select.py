@@ -336,8 +336,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--k", type=argtypes.positive_int, default=3, help="judge runs per pair (paper: 3)")
     parser.add_argument("--temperature", type=argtypes.non_negative_float, default=1.0)
     parser.add_argument("--max-new-tokens", type=argtypes.positive_int, default=2048)
-    parser.add_argument("--backend", default="auto", choices=("auto", "transformers", "vllm"),
-                        help="auto: vLLM when it is installed and a GPU is visible, else transformers (as thinkj eval)")
     add_engine_arguments(parser)
     parser.add_argument("--encoder", default="minilm", choices=ENCODERS)
     parser.add_argument("--threshold", type=argtypes.cosine, default=DEFAULT_THRESHOLD, help="cosine at which instructions merge")
