@@ -18,6 +18,7 @@ MODULES = [
     "thinkj_verl.rewards",
     "reward_fns._common",
     "thinkj_verl.argtypes",
+    "thinkj_verl.files",
     "thinkj_verl.data.pairs",
     "thinkj_verl.data.rows",
     "thinkj_verl.prompts",
@@ -44,7 +45,7 @@ MODULES = [
     # offline training
     "thinkj_verl.offline.clip",
     "thinkj_verl.offline.select",
-    "thinkj_verl.offline.pairs",
+    "thinkj_verl.offline.dpo_pairs",
     "thinkj_verl.offline.train",
 ]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from omegaconf import OmegaConf, open_dict
+from omegaconf import open_dict
 
 from thinkj_verl.data.pairs import Pair, write_pairs
 
@@ -96,6 +96,20 @@ def test_validation_files_use_val_orders(compose_ppo, pair_files, tmp_path, tiny
     train = build(data, data.train_files, tiny_tokenizer)
     assert val.is_validation and val.order_policy == "both" and len(val) == 16
     assert train.order_policy == "random" and len(train) == 32
+
+
+def test_is_train_when_passed_decides_and_one_file_for_both_is_the_training_set(compose_ppo, pair_files, tmp_path,
+                                                                                  tiny_tokenizer):
+    from verl.trainer.ppo.utils import create_rl_dataset
+    from verl.utils.dataset.rl_dataset import get_dataset_class
+
+    data = data_config(compose_ppo, pair_files, tmp_path, "orders=random", "val_orders=both")
+    with open_dict(data):
+        data.val_files = data.train_files
+    # verl 0.9.1 does not pass is_train on: the same files for both keys are the training set.
+    assert create_rl_dataset(data.val_files, data, tiny_tokenizer, None, is_train=False).order_policy == "random"
+    val = get_dataset_class(data)(data.train_files, tiny_tokenizer, data, is_train=False)
+    assert val.is_validation and val.order_policy == "both" and len(val) == 64
 
 
 def test_random_orders_are_balanced_and_redrawn_each_epoch_across_dataloader_workers(

@@ -12,8 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from thinkj_verl.cli import main as thinkj
-from thinkj_verl.data.pairs import atomic_path, read_pairs
+from thinkj_verl.data.pairs import read_pairs
 from thinkj_verl.data.prepare import prepare
+from thinkj_verl.files import atomic_path
 from thinkj_verl.formats import get_format
 from thinkj_verl.ground_truth import parse_ground_truth
 from thinkj_verl.prompts import judge_messages, label_for

@@ -26,7 +26,7 @@ def _commands(pair_file: Path, out: Path, tmp_path: Path) -> dict:
     generations = tmp_path / "generations.jsonl"
     shutil.copy(EVAL_FIXTURES / "rewardbench_generations.jsonl", generations)
     return {
-        "thinkj pairs: ": ("thinkj_verl.offline.pairs", ["--data", str(pair_file), "--out", str(out), "--method", "bt"]),
+        "thinkj pairs: ": ("thinkj_verl.offline.dpo_pairs", ["--data", str(pair_file), "--out", str(out), "--method", "bt"]),
         "thinkj select: ": ("thinkj_verl.offline.select", ["--data", str(pair_file), "--out", str(out),
                                                            "--no-difficulty", "--encoder", "hashing"]),
         "thinkj eval: error: ": ("thinkj_verl.eval.run", ["--generations", str(generations), "--out", str(out),

@@ -31,15 +31,13 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
-import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from thinkj_verl.files import atomic_path, json_line, json_safe
 from thinkj_verl.ground_truth import GroundTruth, GroundTruthError, parse_ground_truth
 
 ROLES = ("system", "user", "assistant")
@@ -172,122 +170,6 @@ def _message(message, pair_id) -> dict:
 # Files
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """Yield a temporary path beside ``path``; on success move it over ``path`` in one step.
-
-    A reader never sees a half-written file, and a failed write leaves the old file alone. The
-    file gets the permissions of any new file under the umask (``mkstemp`` would make it 0600).
-
-    >>> import tempfile, os
-    >>> target = os.path.join(tempfile.mkdtemp(), "out.txt")
-    >>> with atomic_path(target) as tmp:
-    ...     _ = open(tmp, "w").write("done")
-    >>> open(target).read()
-    'done'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _new_sibling(path, ".tmp", lambda name: os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)))
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def json_safe(value):
-    """``value`` with every nan / inf float as None, so it can be written as strict JSON.
-
-    >>> json_safe({"a": [1.0, float("nan")], "b": float("inf")})
-    {'a': [1.0, None], 'b': None}
-    """
-    if isinstance(value, float):
-        return value if value - value == 0 else None  # false for nan and inf
-    if isinstance(value, Mapping):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def _new_sibling(path: Path, suffix: str, create) -> str:
-    """Create (with ``create``) and return a new, unused name ``.NAME.<random><suffix>`` beside ``path``."""
-    for _ in range(100):
-        name = str(path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}")
-        try:
-            create(name)
-            return name
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"{path.parent}: could not create a temporary name for {path.name}")
-
-
-@contextlib.contextmanager
-def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a new folder beside ``path`` to fill; on success it replaces ``path`` as a whole.
-
-    The swap is one ``renameat2(RENAME_EXCHANGE)`` on Linux, so a reader (or a kill at any moment)
-    sees either the old complete folder or the new one, never a mix of their files; elsewhere it
-    is two renames (the old folder is kept aside until the new one is in place). On failure the
-    new folder is removed and ``path`` is untouched.
-
-    >>> import tempfile
-    >>> target = Path(tempfile.mkdtemp()) / "out"
-    >>> with atomic_folder(target) as tmp:
-    ...     _ = (tmp / "a.txt").write_text("new")
-    >>> sorted(p.name for p in target.iterdir())
-    ['a.txt']
-    """
-    import shutil
-
-    # Resolved: "." has no name to put a sibling beside, and a symlink to a folder should lead
-    # to its target being replaced, not the link.
-    path = Path(path).resolve()
-    if path.exists() and not path.is_dir():
-        raise NotADirectoryError(20, "is a file, not a folder", str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # What a killed earlier run left beside DIR (its half-written or old folder) goes first.
-    leftover = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.(tmp|old)")
-    for sibling in path.parent.iterdir():
-        if leftover.fullmatch(sibling.name) and sibling.is_dir() and not sibling.is_symlink():
-            shutil.rmtree(sibling, ignore_errors=True)
-    tmp = Path(_new_sibling(path, ".tmp", lambda name: os.mkdir(name, 0o777)))
-    try:
-        yield tmp
-        if path.is_dir() and _exchange(tmp, path):
-            shutil.rmtree(tmp)  # the old folder, now under the temporary name
-            return
-        old = None
-        if path.exists():
-            old = Path(_new_sibling(path, ".old", lambda name: None))
-            os.rename(path, old)
-        os.rename(tmp, path)
-        if old is not None:
-            shutil.rmtree(old)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
-    import ctypes
-    import ctypes.util
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
-
-
 def pair_arrow_schema():
     """The parquet schema of a canonical pair file."""
     import pyarrow as pa
@@ -330,7 +212,7 @@ def write_pairs(pairs: Iterable[Pair], path: str | os.PathLike) -> int:
         elif path.suffix == ".jsonl":
             with open(tmp, "w", encoding="utf-8") as f:
                 for record in records:
-                    f.write(json.dumps(json_safe(record), ensure_ascii=False, allow_nan=False) + "\n")
+                    f.write(json_line(record) + "\n")
         else:
             raise ValueError(f"{path}: canonical pairs are written as .jsonl or .parquet")
     return len(records)

@@ -38,7 +38,7 @@ import json
 import random
 from collections.abc import Sequence
 
-from thinkj_verl.data.pairs import json_safe
+from thinkj_verl.files import json_safe
 from thinkj_verl.prompts import judge_messages, label_for
 
 BALANCED = "balanced"

@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from thinkj_verl.data.pairs import json_safe
+from thinkj_verl.files import json_safe
 from thinkj_verl.ground_truth import GroundTruthError, parse_ground_truth
 from thinkj_verl.prompts import ORDERS
 

@@ -10,7 +10,7 @@ from thinkj_verl.data.pairs import Pair, write_pairs
 
 from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.generation import Generation
-from thinkj_verl.offline.pairs import (
+from thinkj_verl.offline.dpo_pairs import (
     ALL_RIGHT,
     ALL_WRONG,
     CRITIC_EMPTY,

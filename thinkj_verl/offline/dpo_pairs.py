@@ -296,8 +296,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--temperature", type=argtypes.non_negative_float, default=1.0, help="judge sampling temperature (RISE: 0.9)")
     parser.add_argument("--critic-temperature", type=argtypes.non_negative_float, default=0.0)
     parser.add_argument("--max-new-tokens", type=argtypes.positive_int, default=2048)
-    parser.add_argument("--backend", default="auto", choices=("auto", "transformers", "vllm"),
-                        help="auto: vLLM when it is installed and a GPU is visible, else transformers (as thinkj eval)")
     add_engine_arguments(parser)
     parser.add_argument("--seed", type=int, default=0)
     options = parser.parse_args(argv)
@@ -307,8 +305,8 @@ def main(argv: list[str]) -> int:
         parser.error(f"--method {options.method} needs {' '.join(missing)}")
 
     from thinkj_verl.data.pairs import read_pairs
-    from thinkj_verl.eval.run import resolve_backend
-    from thinkj_verl.offline.clip import write_json, write_jsonl
+    from thinkj_verl.generation import resolve_backend
+    from thinkj_verl.files import write_json, write_jsonl
 
     out = Path(options.out)
     generation = dict(backend=resolve_backend(options.backend), max_new_tokens=options.max_new_tokens,
@@ -336,11 +334,11 @@ def main(argv: list[str]) -> int:
                 written["sft.jsonl"] = sft
                 counts.update({f"sft {k}": v for k, v in sft_counts.items()})
         for name, rows in written.items():
-            write_jsonl(rows, out / name)
+            write_jsonl(out / name, rows)
         report = {"method": options.method, "pairs_read": len(pairs), "format": options.format,
                   "rounds": options.rounds if options.method == "critic" else None,
                   "written": {name: len(rows) for name, rows in written.items()}, "rules": dict(counts)}
-        write_json(report, out / "report.json")
+        write_json(out / "report.json", report)
     except (FileNotFoundError, ValueError) as error:
         print(f"thinkj pairs: {error}", file=sys.stderr)
         return 2
