@@ -44,6 +44,8 @@ from __future__ import annotations
 from collections import defaultdict
 from statistics import fmean
 
+from thinkj_verl.ground_truth import other_side
+
 VERDICT_SIDE = {1: "a", 2: "b"}
 # extra_fields key of each output of a J1 session (`thinkj_verl.j1`): which view it is
 # ("ab"/"ba": the pair in that order; "a"/"b": that response scored alone).
@@ -73,7 +75,7 @@ def session_row(components: dict, view: str, canonical_label: str | None, **fiel
         return {"view": view, "score": None if score is None or score < 0 else float(score),
                 "format": components.get(f"format_{view}"), "truncated": components.get("truncated"),
                 "better": canonical_label, **fields}  # no position: no shown label, no position bias
-    label = canonical_label if view == "ab" or canonical_label is None else {"a": "b", "b": "a"}[canonical_label]
+    label = canonical_label if view == "ab" or canonical_label is None else other_side(canonical_label)
     row = {"order": view, "label": label, **fields}
     for key in ("acc", "format", "verdict", "strength_pred", "truncated"):
         if f"{key}_{view}" in components:

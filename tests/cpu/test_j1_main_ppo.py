@@ -80,7 +80,7 @@ def _teach(path, prompts: list[str], replies: list[str], max_steps: int = 1500, 
 def two_pairs(tmp_path_factory, judge_pairs) -> str:
     """The two shortest training pairs, one with each response better (a planted judge's world)."""
     pairs = sorted(read_pairs(judge_pairs["train"]), key=lambda p: len(str(p.conversation)) + len(p.response_a + p.response_b))
-    chosen = [next(p for p in pairs if p.better == "a"), next(p for p in pairs if p.better == "b")]
+    chosen = [next(p for p in pairs if p.label.better == "a"), next(p for p in pairs if p.label.better == "b")]
     path = tmp_path_factory.mktemp("two_pairs") / "pairs.parquet"
     write_pairs(chosen, path)
     return str(path)

@@ -17,8 +17,9 @@ import pytest
 from thinkj_verl.data.pairs import Pair
 from thinkj_verl.data.rows import pair_row
 from thinkj_verl.formats import get_format
+from thinkj_verl.ground_truth import GroundTruth
 
-PAIR = Pair("p:7", "local", [{"role": "user", "content": "2+2?"}], "4", "5", "a", strength=2)
+PAIR = Pair("p:7", "local", [{"role": "user", "content": "2+2?"}], "4", "5", GroundTruth("a", strength=2))
 BINARY = "pkg://reward_fns.thinkj_binary"
 
 

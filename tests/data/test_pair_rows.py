@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from thinkj_verl.data.pairs import Pair, write_pairs
+from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.data.prepare import main as prepare
 from thinkj_verl.j1.session import session_pair
 from thinkj_verl.prompts import judge_messages, pointwise_messages, session_messages
@@ -32,7 +33,7 @@ def test_prepare_orders_pair_writes_one_row_per_pair_with_the_pair(tmp_path, tin
         assert len(frame) == 9 and set(frame["extra_info"].map(lambda e: e["order"])) == {"pair"}
         for _, row in frame.iterrows():
             pair = session_pair(row["extra_info"])
-            assert row["reward_model"]["ground_truth"]["better"] == pair.better
+            assert row["reward_model"]["ground_truth"]["better"] == pair.label.better
             assert list(row["prompt"]) == session_messages(pair, fmt)[0][1]
     # verl's own dataset reads the rows as they are (the stock route)
     from omegaconf import OmegaConf
@@ -67,7 +68,7 @@ def test_dataset_orders_pair_gives_one_session_item_per_pair(compose_ppo, tmp_pa
         item = dataset[index]
         assert session_pair(item["extra_info"]) == pair
         assert item["raw_prompt"] == pointwise_messages(pair, "pointwise", "a")
-        assert item["reward_model"]["ground_truth"]["better"] == pair.better
+        assert item["reward_model"]["ground_truth"]["better"] == pair.label.better
     bad = compose_ppo(DATASET + [f"data.train_files={tmp_path / 'pairs.parquet'}", "+data.thinkj.format=pointwise",
                                  "+data.thinkj.orders=both"])
     with pytest.raises(ValueError, match="data.thinkj.orders='both': the pointwise format scores one response"):
@@ -75,6 +76,6 @@ def test_dataset_orders_pair_gives_one_session_item_per_pair(compose_ppo, tmp_pa
 
 
 def test_session_messages_show_the_pair_in_both_orders():
-    pair = Pair("p:0", "local", [{"role": "user", "content": "q"}], "x", "y", "a")
+    pair = Pair("p:0", "local", [{"role": "user", "content": "q"}], "x", "y", GroundTruth("a"))
     assert session_messages(pair, "binary") == [("ab", judge_messages(pair, "binary", "ab")),
                                                 ("ba", judge_messages(pair, "binary", "ba"))]

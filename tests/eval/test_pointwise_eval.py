@@ -9,6 +9,7 @@ import pytest
 from thinkj_verl.cli import main as thinkj
 from thinkj_verl.data.pairs import Pair, write_pairs
 from thinkj_verl.formats import get_format
+from thinkj_verl.ground_truth import GroundTruth
 
 
 def _reply(score: int) -> str:
@@ -36,7 +37,7 @@ def test_scores_pairs_from_a_generations_file_and_reports_ties(tmp_path, capsys)
 
 
 def test_generates_each_response_alone_and_resumes(tmp_path, tiny_judge_path):
-    pairs = [Pair(f"p{i}", "local", [{"role": "user", "content": f"q{i}"}], f"x{i}", f"y{i}", "a") for i in range(3)]
+    pairs = [Pair(f"p{i}", "local", [{"role": "user", "content": f"q{i}"}], f"x{i}", f"y{i}", GroundTruth("a")) for i in range(3)]
     write_pairs(pairs, tmp_path / "pairs.parquet")
     command = ["eval", "--model", tiny_judge_path, "--benchmark", "pairs", "--data", str(tmp_path / "pairs.parquet"),
                "--judge-mode", "pointwise", "--out", str(tmp_path / "out"), "--max-new-tokens", "4",

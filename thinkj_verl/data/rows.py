@@ -18,14 +18,18 @@ with every key present (None where absent) so parquet stores one struct type. ``
 the pair's meta as JSON text.
 
 Order policies: ``both`` emits every pair in both orders (same pair id); ``ab`` keeps the
-canonical order; ``random`` picks one order per pair with a seeded shuffle that puts the
+canonical order; ``balanced`` picks one order per pair with a seeded shuffle that puts the
 better response at (a) for exactly half of the pairs (one more for an odd count), whatever
 the source's own balance; ``pair`` emits one row per pair for J1 sessions (`pair_row`: the
 ``thinkj_pair`` agent loop renders both orders, or both responses for the pointwise format).
+``random`` is the older name of ``balanced`` and is still accepted.
+(``thinkj eval --orders random`` is a different draw: an independent seeded coin per pair,
+so a subset of a benchmark gets the same orders; see `thinkj_verl.eval.run.plan_orders`.)
 
 >>> from thinkj_verl.data.pairs import Pair
->>> pairs = [Pair(f"p:{i}", "local", [{"role": "user", "content": "q"}], "x", "y", "a") for i in range(4)]
->>> orders = assign_orders(pairs, "random", seed=0)
+>>> from thinkj_verl.ground_truth import GroundTruth
+>>> pairs = [Pair(f"p:{i}", "local", [{"role": "user", "content": "q"}], "x", "y", GroundTruth("a")) for i in range(4)]
+>>> orders = assign_orders(pairs, "balanced", seed=0)
 >>> sorted(label_for(p, o[0]).better for p, o in zip(pairs, orders))
 ['a', 'a', 'b', 'b']
 """
@@ -36,11 +40,14 @@ import json
 import random
 from collections.abc import Sequence
 
-from thinkj_verl.data.pairs import json_safe
+from thinkj_verl.files import json_safe
 from thinkj_verl.prompts import judge_messages, label_for, session_messages
 
-ORDER_POLICIES = ("both", "random", "ab", "pair")
-PAIR_ORDER = "pair"  # extra_info.order of a pair row
+BALANCED = "balanced"
+# Older names still accepted, and the policy each stands for.
+ORDER_POLICY_ALIASES = {"random": BALANCED}
+PAIR_ORDER = "pair"  # one row per pair (J1 sessions); also the extra_info.order of such a row
+ORDER_POLICIES = ("both", BALANCED, "ab", PAIR_ORDER, *ORDER_POLICY_ALIASES)
 DATA_SOURCE_PREFIX = "thinkj/"
 ABILITY = "judge"
 
@@ -71,7 +78,8 @@ def pair_row(pair, fmt: str, index: int) -> dict:
     agent loop renders every prompt of the session (`thinkj_verl.prompts.session_messages`).
 
     >>> from thinkj_verl.data.pairs import Pair
-    >>> row = pair_row(Pair("p:0", "local", [{"role": "user", "content": "q"}], "x", "y", "b"), "pointwise", 0)
+    >>> from thinkj_verl.ground_truth import GroundTruth
+    >>> row = pair_row(Pair("p:0", "local", [{"role": "user", "content": "q"}], "x", "y", GroundTruth("b")), "pointwise", 0)
     >>> row["extra_info"]["order"], row["reward_model"]["ground_truth"]["better"], json.loads(row["extra_info"]["pair"])["response_b"]
     ('pair', 'b', 'y')
     """
@@ -148,13 +156,35 @@ def balanced_better_positions(count: int, seed, epoch: int = 0) -> list[str]:
     return positions
 
 
+def pair_orders(pairs: Sequence, policy: str, seed=0) -> list[tuple]:
+    """Every ``(pair, order)`` the judge is shown under ``policy`` (`assign_orders`, flattened).
+
+    >>> from thinkj_verl.data.pairs import Pair
+    >>> from thinkj_verl.ground_truth import GroundTruth
+    >>> pair = Pair("p:0", "local", [{"role": "user", "content": "q"}], "x", "y", GroundTruth("a"))
+    >>> [order for _, order in pair_orders([pair], "both")]
+    ['ab', 'ba']
+    """
+    return [(pair, order) for pair, orders in zip(pairs, assign_orders(pairs, policy, seed)) for order in orders]
+
+
+def canonical_policy(policy: str) -> str:
+    """The order policy ``policy`` names, an older alias read as its current name.
+
+    >>> canonical_policy("random"), canonical_policy("both")
+    ('balanced', 'both')
+    """
+    return ORDER_POLICY_ALIASES.get(policy, policy)
+
+
 def assign_orders(pairs: Sequence, policy: str, seed=0, epoch: int = 0) -> list[tuple[str, ...]]:
     """The orders each pair is shown in under ``policy`` (see the module docstring)."""
+    policy = canonical_policy(policy)
     if policy == "both":
         return [("ab", "ba")] * len(pairs)
     if policy in ("ab", PAIR_ORDER):  # a pair row carries the canonical (ab) label
         return [("ab",)] * len(pairs)
-    if policy == "random":
+    if policy == BALANCED:
         positions = balanced_better_positions(len(pairs), seed, epoch)
-        return [("ab",) if pair.better == where else ("ba",) for pair, where in zip(pairs, positions)]
+        return [("ab",) if pair.label.better == where else ("ba",) for pair, where in zip(pairs, positions)]
     raise ValueError(f"order policy must be one of {ORDER_POLICIES}, got {policy!r}")

@@ -116,7 +116,7 @@ def render(metrics: dict) -> str:
 
 def run(args, pairs, skipped, out_dir: Path, settings: dict | None, progress: bool) -> dict:
     """Generate what is missing (with ``settings``; None: score ``args.generations``), score, write."""
-    from thinkj_verl.eval.report import write_json, write_text
+    from thinkj_verl.files import write_json, write_text
 
     path = Path(args.generations) if args.generations else out_dir / GENERATIONS
     if settings is not None:
@@ -139,7 +139,7 @@ def run(args, pairs, skipped, out_dir: Path, settings: dict | None, progress: bo
             with open(path, "a", encoding="utf-8") as out:
                 for i, replies in zip(indices, generations):
                     pair, view = todo[i]
-                    out.write(json.dumps({"pair_id": pair.id, "view": view, "subset": pair.subset, "better": pair.better,
+                    out.write(json.dumps({"pair_id": pair.id, "view": view, "subset": pair.subset, "better": pair.label.better,
                                           "text": replies[0].text, "truncated": replies[0].truncated,
                                           "num_tokens": replies[0].num_tokens}) + "\n")
                 out.flush()

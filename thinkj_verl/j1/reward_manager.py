@@ -140,7 +140,7 @@ class ThinkjPairRewardManager(ThinkJRewardManager):
             raise SessionError(f"a pointwise session needs the views {POINTWISE_VIEWS}, got {sorted(by_view)}")
         calls = {view: self._call(by_view[view]) for view in POINTWISE_VIEWS}
         result = score_pointwise(
-            calls["a"]["solution_str"], calls["b"]["solution_str"], pair.ground_truth(),
+            calls["a"]["solution_str"], calls["b"]["solution_str"], pair.label,
             truncated_a=calls["a"]["extra_info"]["truncated"], truncated_b=calls["b"]["extra_info"]["truncated"],
             **{k: v for k, v in self.function_kwargs.items() if k not in SESSION_WEIGHTS},
         )

@@ -22,7 +22,7 @@ scores (a tie) or an unreadable score give no verdict, which is wrong::
 
 with ``r_format`` the share of the session's two replies that hold the pointwise format.
 
->>> from thinkj_verl.ground_truth import GroundTruth
+>>> from thinkj_verl.ground_truth import GroundTruth, other_side
 >>> right = {"score": 2.0, "acc": 1.0, "format": 1.0, "verdict": 1.0}
 >>> wrong = {"score": 1.0, "acc": 0.0, "format": 1.0, "verdict": 1.0}
 >>> out = combine_orders({"ab": right, "ba": wrong}, consistency_weight=1.0, order_weight=1.0)
@@ -43,7 +43,7 @@ from collections.abc import Mapping
 from statistics import fmean
 
 from thinkj_verl.diagnostics import CANONICAL, SESSION_VIEW, VERDICT_SIDE
-from thinkj_verl.ground_truth import GroundTruth
+from thinkj_verl.ground_truth import GroundTruth, other_side
 from thinkj_verl.parser import parse_judgment, pointwise_verdict
 
 VIEW_KEY = SESSION_VIEW  # extra_fields key of each agent-loop output: which view of the session it is
@@ -63,7 +63,7 @@ def session_pair(extra_info):
     """The pair a session judges, from the item's ``extra_info.pair`` (JSON text or a dict).
 
     >>> from thinkj_verl.data.pairs import Pair
-    >>> pair = Pair("p:0", "local", [{"role": "user", "content": "q"}], "x", "y", "a")
+    >>> pair = Pair("p:0", "local", [{"role": "user", "content": "q"}], "x", "y", GroundTruth("a"))
     >>> session_pair({"pair": json.dumps(pair.to_dict())}).response_b
     'y'
     """
@@ -167,7 +167,7 @@ def score_pointwise(
     verdict = pointwise_verdict(scores["a"], scores["b"])
     acc = 1.0 if verdict == label.better else 0.0
     scored = scores["a"] is not None and scores["b"] is not None
-    worse = "b" if label.better == "a" else "a"
+    worse = other_side(label.better)
     formats = {view: 1.0 if j.format_ok else 0.0 for view, j in judgments.items()}
     r_format = fmean(formats.values())
     return {
