@@ -105,7 +105,7 @@ class ThinkjPairRewardManager(ThinkJRewardManager):
             self._probe_pointwise()
 
     def _probe_pointwise(self) -> None:
-        from reward_fns._common import RewardKwargsError, check_kwargs
+        from thinkj_verl.rewards import RewardKwargsError, check_kwargs
 
         kwargs = dict(self.function_kwargs)
         weights = {k: kwargs.pop(k) for k in ("accuracy_weight", "format_weight") if k in kwargs}
