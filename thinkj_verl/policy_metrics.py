@@ -7,7 +7,8 @@ training step; verl logs the components' means at validation by itself.
 - ``policy/judge_win_rate``: the policy's win rate vs the reference under the training judge
   (win 1, tie 0.5, loss 0; neutral rows, where the judge gave no verdict, left out);
 - ``policy/neutral_rate``, ``policy/judge_consistency``, ``policy/judge_format_fail``,
-  ``policy/judge_call_fail``, ``policy/judge_think_tokens``, ``policy/reply_chars``;
+  ``policy/judge_call_fail``, ``policy/judge_think_tokens``, ``policy/reply_chars``,
+  ``policy/reply_tokens`` (the policy's tokens, from the batch);
 - over the rows the gold judge also saw (``policy/gold_asked`` of them):
   ``policy/gold_win_rate``, ``policy/judge_win_rate_gold_rows`` (the training judge on the same
   rows), ``policy/gold_agreement`` and ``policy/gold_gap`` (training minus gold outcome, the
@@ -73,6 +74,7 @@ def policy_metrics(rows: list[dict]) -> dict[str, float]:
         "policy/judge_call_fail": _mean(r.get("judge_call_fail") for r in rows),
         "policy/judge_think_tokens": _mean(r.get("judge_think_tokens") for r in rows),
         "policy/reply_chars": _mean(r.get("reply_chars") for r in rows),
+        "policy/reply_tokens": _mean(r.get("reply_tokens") for r in rows),
         "policy/length_reward_corr": _correlation([float(r["reply_chars"]) for r in scored],
                                                   [float(r["score"]) for r in scored]),
         "policy/gold_asked": float(len(gold)),
