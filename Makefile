@@ -10,7 +10,7 @@ TORCH := torch==2.13.0
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml setup.py Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade --no-deps --target $(VENV)/oracle rewardbench==0.1.4
 	touch $(STAMP)
 
+# tests/ and every docstring example in the package folders (pyproject.toml: --doctest-modules).
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest tests
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest tests thinkj_verl reward_fns
 
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m thinkj_verl.demo

@@ -8,11 +8,11 @@ set -euo pipefail
 DEST="${1:?usage: build_wheel.sh DIR (an empty folder to write the wheel into)}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 mkdir -p "$DEST"
-# Built from a copy of what the wheel holds (pyproject.toml: packages, data files, readme), so
+# Built from a copy of what the wheel holds (pyproject.toml, setup.py: packages, package data, readme), so
 # the checkout gets no build/ or egg-info, and no stale build/lib file can slip into the wheel.
 SRC="$(mktemp -d)"
 trap 'rm -rf "$SRC"' EXIT
-for name in pyproject.toml README.md LICENSE thinkj_verl reward_fns recipes; do
+for name in pyproject.toml setup.py README.md LICENSE thinkj_verl reward_fns recipes; do
     if [[ -e "$ROOT/$name" ]]; then cp -R "$ROOT/$name" "$SRC/"; fi
 done
 find "$SRC" -name __pycache__ -prune -exec rm -rf {} +

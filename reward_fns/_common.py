@@ -1,107 +1,86 @@
-"""What every reward function here shares: its keyword arguments and how it reads a row.
+"""What every reward function here shares: the body of ``compute_score`` and the released helpers.
 
 All functions accept the same weight keywords and ignore those that do not apply (the
 strength weight means nothing to the binary reward), so a recipe can declare every weight
 once and swap the reward function by override alone. Any other keyword is a typo: it raises
 a TypeError that names it, instead of training a whole run with a weight silently ignored.
+The keyword contract, the `pure` marker and the row reading live in `thinkj_verl.rewards`
+(the reward manager reads them there; the package's core never imports this package).
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import unicodedata
+from collections.abc import Callable
 
-from thinkj_verl.ground_truth import GroundTruth, parse_ground_truth
-from thinkj_verl.parser import Judgment, parse_judgment
+from thinkj_verl.ground_truth import GroundTruth
+from thinkj_verl.parser import Judgment
+from thinkj_verl.rewards import RewardKwargsError, check_kwargs, judge_row, pure, verdict_components
 
-WEIGHT_KWARGS = frozenset(
-    {"accuracy_weight", "format_weight", "strength_weight", "margin_weight", "require_think", "variant"}
-)
-# verl adds these when a reward-model router is configured; they mean nothing to a rule.
-VERL_KWARGS = frozenset({"reward_router_address", "reward_model_tokenizer"})
-VARIANTS = ("weighted", "released")
+__all__ = ["RewardKwargsError", "is_released_tie", "pure", "released_digits", "score_reply"]
 
-VERDICT_CODE = {"a": 1.0, "b": 2.0, None: 0.0}
+# The component each weight keyword multiplies in the weighted reward.
+WEIGHTED_COMPONENT = {
+    "accuracy_weight": "acc",
+    "format_weight": "format",
+    "strength_weight": "r_strength",
+    "margin_weight": "margin",
+}
 
 
-class RewardKwargsError(TypeError, ValueError):
-    """reward_kwargs that no reward function here understands (a typo, a wrong variant, a nan weight).
+def score_reply(
+    name: str,
+    fmt: str,
+    solution_str: str,
+    ground_truth,
+    extra_info,
+    kwargs: dict,
+    *,
+    weights: dict,
+    require_think: bool,
+    variant: str,
+    components: Callable[[Judgment, GroundTruth, dict], dict] | None = None,
+    released_score: Callable[[str, GroundTruth], float] | None = None,
+    score: Callable[[dict], float] | None = None,
+    released_tie: dict | None = None,
+) -> dict:
+    """The body of every ``compute_score`` here: check the keywords, read the reply and the
+    label, report the components, and score them.
 
-    ``key`` names the offending keyword when there is one.
+    ``components(judgment, label, row)`` adds the function's own components to the shared
+    ``acc`` / ``format`` / ``verdict`` row. The score is ``released_score(reply, label)`` for
+    ``variant="released"`` (a function without one refuses that variant), else ``score(row)``
+    when given, else the sum of each weight times its component (`WEIGHTED_COMPONENT`).
+    ``released_tie`` is the row the released formula gives a tie label (the released strength
+    encoding's 0).
+
+    >>> score_reply("f", "binary", "Therefore, Response (a) is better.", {"better": "a"}, None, {},
+    ...             weights={"accuracy_weight": 1.0, "format_weight": 0.5}, require_think=False, variant="weighted")
+    {'score': 1.5, 'acc': 1.0, 'format': 1.0, 'verdict': 1.0}
     """
-
-    def __init__(self, message: str, key: str | None = None):
-        super().__init__(message)
-        self.key = key
-
-
-def pure(function):
-    """Mark a reward function as pure, fast CPU work (a few microseconds, no I/O).
-
-    The thinkj reward manager calls such a function right on its event loop; any other
-    synchronous function goes to a worker thread, as in verl's own managers. Handing a
-    microsecond of work to a thread costs more than the work.
-    """
-    function.thinkj_pure = True
-    return function
-
-
-def check_kwargs(function: str, variant: str, extra: dict, weights: dict | None = None, require_think=False) -> None:
-    """Refuse unknown keywords, unknown variants and weights that are not finite numbers.
-
-    A weight of nan, inf, a string, null or a bool would make every reward nan or every
-    sample an error; the manager's construction-time probe calls this, so a bad weight stops
-    the run before its first rollout, naming the key.
-    """
-    for key, value in (weights or {}).items():
-        # Fast path first: a plain float or int is finite when value - value == 0.
-        if not ((type(value) is float or type(value) is int) and value - value == 0):
-            _check_weight(function, key, value)
-    if require_think is not False and require_think is not True:
-        raise RewardKwargsError(
-            f"{function}(): require_think={require_think!r} is not a boolean; set true or false",
-            key="require_think",
-        )
-    if not extra and variant == "weighted":  # the common case, on every sample
-        return
-    unknown = sorted(set(extra) - WEIGHT_KWARGS - VERL_KWARGS)
-    if unknown:
-        raise RewardKwargsError(
-            f"{function}() got unknown keyword argument(s) {unknown}; "
-            f"reward_kwargs may set {sorted(WEIGHT_KWARGS)}"
-        )
-    for key in sorted(extra.keys() & WEIGHT_KWARGS - {"require_think", "variant"}):
-        _check_weight(function, key, extra[key])  # weights this function ignores must still be numbers
-    if variant not in VARIANTS:
-        raise RewardKwargsError(
-            f"{function}(): variant={variant!r}; choose one of {list(VARIANTS)}", key="variant"
-        )
-
-
-def _check_weight(function: str, key: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-        raise RewardKwargsError(
-            f"{function}(): {key}={value!r} is not a finite number; set a number such as 1.0", key=key
-        )
-
-
-def judge_row(
-    solution_str: str, ground_truth, extra_info, fmt: str, require_think: bool
-) -> tuple[Judgment, GroundTruth]:
-    """Parse the reply and the label of one row. ``extra_info["truncated"]`` marks a cut reply."""
-    truncated = bool((extra_info or {}).get("truncated", False))
-    judgment = parse_judgment(solution_str, fmt, require_think=require_think, truncated=truncated)
-    return judgment, parse_ground_truth(ground_truth, fmt)
-
-
-def verdict_components(judgment: Judgment, label: GroundTruth) -> dict:
-    """``acc``, ``format`` and ``verdict``: the components every reward function here reports."""
-    return {
-        "acc": 1.0 if judgment.verdict == label.better else 0.0,
-        "format": 1.0 if judgment.format_ok else 0.0,
-        "verdict": VERDICT_CODE[judgment.verdict],
-    }
+    check_kwargs(f"{name}.compute_score", variant, kwargs, weights, require_think)
+    if variant == "released":
+        if released_score is None:
+            # A rule Think-J never released: scoring "released" with it would be a silent lie.
+            raise RewardKwargsError(
+                f"{name}.compute_score(): variant='released' does not exist for the "
+                f"{fmt.replace('_', '-')} reward (Think-J released strength, binary and score rewards); "
+                "use variant='weighted'",
+                key="variant",
+            )
+        if released_tie is not None and is_released_tie(ground_truth):
+            return dict(released_tie)
+    judgment, label = judge_row(solution_str, ground_truth, extra_info, fmt, require_think)
+    row = verdict_components(judgment, label)
+    if components is not None:
+        row.update(components(judgment, label, row))
+    if variant == "released":
+        value = released_score(judgment.text, label)
+    elif score is not None:
+        value = score(row)
+    else:
+        value = sum(weight * row[WEIGHTED_COMPONENT[key]] for key, weight in weights.items())
+    return {"score": float(value), **row}
 
 
 def is_released_tie(ground_truth) -> bool:

@@ -10,32 +10,20 @@ a recipe's declared weights do not break a swap to this function.
 
 from __future__ import annotations
 
-from reward_fns._common import RewardKwargsError, check_kwargs, judge_row, pure, verdict_components
+from reward_fns._common import pure, score_reply
 
 FORMAT = "answer_tag"
 
 
 @pure
-def compute_score(
-    data_source,
-    solution_str,
-    ground_truth,
-    extra_info=None,
-    *,
-    require_think: bool = False,
-    variant: str = "weighted",
-    **kwargs,
-) -> dict:
+def compute_score(data_source, solution_str, ground_truth, extra_info=None, *, require_think: bool = False,
+                  variant: str = "weighted", **kwargs) -> dict:
     """Score one judge reply; ``score`` is the reward, the other keys are its components."""
-    check_kwargs("answer_tag.compute_score", variant, kwargs, None, require_think)
-    if variant == "released":
-        # Think-J released no answer-tag reward: scoring "released" with this rule would be a silent lie.
-        raise RewardKwargsError(
-            "answer_tag.compute_score(): variant='released' does not exist for the answer-tag reward "
-            "(Think-J released strength, binary and score rewards); use variant='weighted'",
-            key="variant",
-        )
-    judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
-    parts = verdict_components(judgment, label)
-    right = parts["acc"] and parts["format"]
-    return {"score": 1.0 if right else -1.0, **parts}
+    return score_reply(
+        "answer_tag", FORMAT, solution_str, ground_truth, extra_info, kwargs, weights={},
+        require_think=require_think, variant=variant, score=_plus_or_minus_one,
+    )
+
+
+def _plus_or_minus_one(row: dict) -> float:
+    return 1.0 if row["acc"] and row["format"] else -1.0

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from reward_fns._common import check_kwargs, judge_row, pure, verdict_components
+from reward_fns._common import pure, score_reply
 from thinkj_verl.ground_truth import GroundTruth
 
 FORMAT = "binary"
@@ -40,27 +40,12 @@ def released_score(solution_str: str, label: GroundTruth) -> float:
 
 
 @pure
-def compute_score(
-    data_source,
-    solution_str,
-    ground_truth,
-    extra_info=None,
-    *,
-    accuracy_weight: float = 1.0,
-    format_weight: float = 1.0,
-    require_think: bool = False,
-    variant: str = "weighted",
-    **kwargs,
-) -> dict:
+def compute_score(data_source, solution_str, ground_truth, extra_info=None, *, accuracy_weight: float = 1.0,
+                  format_weight: float = 1.0, require_think: bool = False, variant: str = "weighted",
+                  **kwargs) -> dict:
     """Score one judge reply; ``score`` is the reward, the other keys are its components."""
-    check_kwargs(
-        "thinkj_binary.compute_score", variant, kwargs,
-        {"accuracy_weight": accuracy_weight, "format_weight": format_weight}, require_think,
+    return score_reply(
+        "thinkj_binary", FORMAT, solution_str, ground_truth, extra_info, kwargs,
+        weights={"accuracy_weight": accuracy_weight, "format_weight": format_weight},
+        require_think=require_think, variant=variant, released_score=released_score,
     )
-    judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
-    parts = verdict_components(judgment, label)
-    if variant == "released":
-        score = released_score(judgment.text, label)
-    else:
-        score = accuracy_weight * parts["acc"] + format_weight * parts["format"]
-    return {"score": float(score), **parts}

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import re
 
-from reward_fns._common import check_kwargs, judge_row, pure, verdict_components
+from reward_fns._common import pure, score_reply
 from thinkj_verl.ground_truth import GroundTruth
+from thinkj_verl.parser import Judgment
 
 FORMAT = "scores"
 
@@ -51,34 +52,21 @@ def released_score(solution_str: str, label: GroundTruth) -> float:
 
 
 @pure
-def compute_score(
-    data_source,
-    solution_str,
-    ground_truth,
-    extra_info=None,
-    *,
-    accuracy_weight: float = 1.0,
-    format_weight: float = 1.0,
-    margin_weight: float = 1.0,
-    require_think: bool = False,
-    variant: str = "weighted",
-    **kwargs,
-) -> dict:
+def compute_score(data_source, solution_str, ground_truth, extra_info=None, *, accuracy_weight: float = 1.0,
+                  format_weight: float = 1.0, margin_weight: float = 1.0, require_think: bool = False,
+                  variant: str = "weighted", **kwargs) -> dict:
     """Score one judge reply; ``score`` is the reward, the other keys are its components."""
-    check_kwargs(
-        "thinkj_margin.compute_score", variant, kwargs,
-        {"accuracy_weight": accuracy_weight, "format_weight": format_weight, "margin_weight": margin_weight},
-        require_think,
+    return score_reply(
+        "thinkj_margin", FORMAT, solution_str, ground_truth, extra_info, kwargs,
+        weights={"accuracy_weight": accuracy_weight, "format_weight": format_weight, "margin_weight": margin_weight},
+        require_think=require_think, variant=variant, components=margin_components, released_score=released_score,
     )
-    judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
-    parts = verdict_components(judgment, label)
-    r_acc, r_format = parts["acc"], parts["format"]
+
+
+def margin_components(judgment: Judgment, label: GroundTruth, row: dict) -> dict:
+    """``margin``: the score gap / 100, signed by whether the verdict is right; 0 without a valid judgment."""
     r_margin = 0.0
     if judgment.format_ok:
         margin = abs(judgment.scores[0] - judgment.scores[1]) / 100.0
-        r_margin = margin if r_acc else -margin
-    if variant == "released":
-        score = released_score(judgment.text, label)
-    else:
-        score = accuracy_weight * r_acc + format_weight * r_format + margin_weight * r_margin
-    return {"score": float(score), **parts, "margin": r_margin}
+        r_margin = margin if row["acc"] else -margin
+    return {"margin": r_margin}

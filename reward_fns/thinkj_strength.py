@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import re
 
-from reward_fns._common import check_kwargs, is_released_tie, judge_row, pure, released_digits, verdict_components
+from reward_fns._common import pure, released_digits, score_reply
 from thinkj_verl.formats import STRENGTH_RANGE
 from thinkj_verl.ground_truth import GroundTruth
+from thinkj_verl.parser import Judgment
 
 FORMAT = "strength"
 
@@ -50,49 +51,30 @@ def released_score(solution_str: str, label: GroundTruth) -> float:
     return 0.5
 
 
-@pure
-def compute_score(
-    data_source,
-    solution_str,
-    ground_truth,
-    extra_info=None,
-    *,
-    accuracy_weight: float = 1.0,
-    format_weight: float = 1.0,
-    strength_weight: float = 0.2,
-    require_think: bool = False,
-    variant: str = "weighted",
-    **kwargs,
-) -> dict:
-    """Score one judge reply; ``score`` is the reward, the other keys are its components."""
-    check_kwargs(
-        "thinkj_strength.compute_score", variant, kwargs,
-        {"accuracy_weight": accuracy_weight, "format_weight": format_weight, "strength_weight": strength_weight},
-        require_think,
-    )
-    if variant == "released" and is_released_tie(ground_truth):
-        # A tie has no better response: the released formula gives 0.0 whatever the reply.
-        return dict.fromkeys(("score", "acc", "format", "verdict", "strength_pred", "r_strength"), 0.0) | {
-            "strength_err": -1.0
-        }
-    judgment, label = judge_row(solution_str, ground_truth, extra_info, FORMAT, require_think)
+# The released formula's row for a tie label (g = 0): a tie has no better response, 0.0 whatever the reply.
+RELEASED_TIE_ROW = dict.fromkeys(("score", "acc", "format", "verdict", "strength_pred", "r_strength"), 0.0) | {
+    "strength_err": -1.0
+}
 
-    parts = verdict_components(judgment, label)
-    r_acc, r_format = parts["acc"], parts["format"]
+
+@pure
+def compute_score(data_source, solution_str, ground_truth, extra_info=None, *, accuracy_weight: float = 1.0,
+                  format_weight: float = 1.0, strength_weight: float = 0.2, require_think: bool = False,
+                  variant: str = "weighted", **kwargs) -> dict:
+    """Score one judge reply; ``score`` is the reward, the other keys are its components."""
+    return score_reply(
+        "thinkj_strength", FORMAT, solution_str, ground_truth, extra_info, kwargs,
+        weights={"accuracy_weight": accuracy_weight, "format_weight": format_weight, "strength_weight": strength_weight},
+        require_think=require_think, variant=variant, components=strength_components, released_score=released_score,
+        released_tie=RELEASED_TIE_ROW,
+    )
+
+
+def strength_components(judgment: Judgment, label: GroundTruth, row: dict) -> dict:
+    """``strength_pred``, ``strength_err`` (-1 when not scored) and ``r_strength`` (see the module docstring)."""
     strength_err = -1.0
     r_strength = 0.0
-    if r_acc and judgment.format_ok and label.strength is not None:
+    if row["acc"] and judgment.format_ok and label.strength is not None:
         strength_err = float(abs(label.strength - judgment.strength))
         r_strength = 1.0 - strength_err / 2.0
-
-    if variant == "released":
-        score = released_score(judgment.text, label)
-    else:
-        score = accuracy_weight * r_acc + format_weight * r_format + strength_weight * r_strength
-    return {
-        "score": float(score),
-        **parts,
-        "strength_pred": float(judgment.strength or 0),
-        "strength_err": strength_err,
-        "r_strength": r_strength,
-    }
+    return {"strength_pred": float(judgment.strength or 0), "strength_err": strength_err, "r_strength": r_strength}

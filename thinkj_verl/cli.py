@@ -18,7 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "smoke": ("thinkj_verl.smoke", "run a main_ppo launch for a few real steps on this CPU, on a small copy of the model"),
     "select": ("thinkj_verl.offline.select", "LIMJ-style selection funnel: difficulty -> diversity -> accuracy"),
     "clip": ("thinkj_verl.offline.clip", "clip reasoning-model judgments to <think>explanation</think> + final sentence"),
-    "pairs": ("thinkj_verl.offline.pairs", "DPO pairs of judgments: critic-guided (Think-J), sampling, RISE-Judge; bt rows"),
+    "pairs": ("thinkj_verl.offline.dpo_pairs", "DPO pairs of judgments: critic-guided (Think-J), sampling, RISE-Judge; bt rows"),
     "train": ("thinkj_verl.offline.train", "offline judge training with trl: sft | dpo (+ SFT term) | bt, from recipes/offline"),
     "eval": ("thinkj_verl.eval.run", "benchmark a judge (RewardBench, RM-Bench, any pairs); `eval compare` runs side by side"),
     # using a judge: label pairs with a gold judge; rank policy samples into DPO pairs (RISE)

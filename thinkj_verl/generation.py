@@ -49,13 +49,15 @@ class Generation:
 
 
 def add_engine_arguments(parser) -> None:
-    """The engine-sizing options every generating command takes (``thinkj select / pairs / eval``).
+    """The backend and engine-sizing options every generating command takes (``thinkj select / pairs / eval``).
 
     >>> import argparse
     >>> parser = argparse.ArgumentParser(); add_engine_arguments(parser)
     >>> engine_options(parser.parse_args(["--max-model-len", "8192"]))
     {'tensor_parallel': 1, 'max_model_len': 8192, 'gpu_memory_utilization': None}
     """
+    parser.add_argument("--backend", choices=("auto", *BACKENDS), default="auto",
+                        help="auto: vLLM when it is installed and a GPU is visible, else transformers")
     group = parser.add_argument_group("generation engine (vLLM)")
     from thinkj_verl import argtypes
 
@@ -71,6 +73,21 @@ def engine_options(args) -> dict:
     """The keyword arguments of `generate` / `iter_generate` from `add_engine_arguments`' options."""
     return {"tensor_parallel": args.tensor_parallel, "max_model_len": args.max_model_len,
             "gpu_memory_utilization": args.gpu_memory_utilization}
+
+
+def resolve_backend(backend: str) -> str:
+    """``auto`` -> ``vllm`` when vLLM is installed and CUDA is visible, else ``transformers``.
+
+    >>> resolve_backend("transformers")
+    'transformers'
+    """
+    if backend != "auto":
+        return backend
+    import importlib.util
+
+    import torch
+
+    return "vllm" if torch.cuda.is_available() and importlib.util.find_spec("vllm") else "transformers"
 
 
 def _check_options(backend: str, max_new_tokens: int, temperature: float, n: int, tensor_parallel: int,
@@ -135,40 +152,13 @@ def iter_generate(
         )
 
 
-def generate(
-    model_path: str,
-    conversations: Sequence[list[dict]],
-    *,
-    backend: str = "transformers",
-    max_new_tokens: int = 2048,
-    temperature: float = 0.0,
-    n: int = 1,
-    tensor_parallel: int = 1,
-    max_model_len: int | None = None,
-    gpu_memory_utilization: float | None = None,
-    batch_size: int | None = None,
-    seed: int = 0,
-    progress: bool = True,
-) -> list[list[Generation]]:
+def generate(model_path: str, conversations: Sequence[list[dict]], **options) -> list[list[Generation]]:
     """``n`` replies for every conversation, in the order of ``conversations``.
 
-    See `iter_generate` for the options; this collects its batches.
+    ``options`` are the keyword arguments of `iter_generate`; this collects its batches.
     """
     results: list[list[Generation] | None] = [None] * len(conversations)
-    for indices, generations in iter_generate(
-        model_path,
-        conversations,
-        backend=backend,
-        max_new_tokens=max_new_tokens,
-        temperature=temperature,
-        n=n,
-        tensor_parallel=tensor_parallel,
-        max_model_len=max_model_len,
-        gpu_memory_utilization=gpu_memory_utilization,
-        batch_size=batch_size,
-        seed=seed,
-        progress=progress,
-    ):
+    for indices, generations in iter_generate(model_path, conversations, **options):
         for index, replies in zip(indices, generations):
             results[index] = replies
     return results  # type: ignore[return-value]

@@ -48,9 +48,36 @@ class GroundTruthError(ValueError):
 
 @dataclass(frozen=True)
 class GroundTruth:
+    """The label of one pair: which response is better, and the optional strength and scores.
+
+    The one place a label is checked: building one with a value outside the schema raises
+    `GroundTruthError` naming the field. Whole floats and numpy numbers are normalised (a
+    strength of 2.0 is 2, scores are a tuple of floats).
+
+    >>> GroundTruth("b", 2.0, [70, 30])
+    GroundTruth(better='b', strength=2, scores=(70.0, 30.0))
+    >>> GroundTruth("c")
+    Traceback (most recent call last):
+    ...
+    thinkj_verl.ground_truth.GroundTruthError: 'better' must be 'a' or 'b', got 'c'
+    """
+
     better: str
     strength: int | None = None
     scores: tuple[float, float] | None = None
+
+    def __post_init__(self):
+        # Exact ints and float tuples (the reward hot path) pass without the general checks.
+        if type(self.better) is not str or self.better not in ("a", "b"):
+            raise GroundTruthError(f"'better' must be 'a' or 'b', got {_short(self.better)}")
+        strength, scores = self.strength, self.scores
+        if strength is not None and (type(strength) is not int or strength not in _PLAIN_STRENGTHS):
+            object.__setattr__(self, "strength", _checked_strength(strength))
+        if scores is not None and not (
+            type(scores) is tuple and len(scores) == 2 and type(scores[0]) is float and type(scores[1]) is float
+            and _SCORE_LOW <= scores[0] <= _SCORE_HIGH and _SCORE_LOW <= scores[1] <= _SCORE_HIGH
+        ):
+            object.__setattr__(self, "scores", _checked_scores(scores))
 
     def to_dict(self) -> dict:
         return {
@@ -62,7 +89,7 @@ class GroundTruth:
     def swapped(self) -> GroundTruth:
         """The same preference with the two responses shown in the other order."""
         return GroundTruth(
-            better="b" if self.better == "a" else "a",
+            better=other_side(self.better),
             strength=self.strength,
             scores=(self.scores[1], self.scores[0]) if self.scores is not None else None,
         )
@@ -105,12 +132,8 @@ def parse_ground_truth(value, fmt: str = "strength") -> GroundTruth:
     """Read ``value`` as a label; anything outside the schema raises `GroundTruthError`.
 
     ``fmt`` decides how a bare integer is read (released encodings); a dict is read the same
-    in every format.
+    in every format. A null read back through pandas (NaN) is a null.
     """
-    if type(value) is dict and _is_plain_label(value):
-        # The common case on the reward hot path, checked without the ABC machinery below.
-        scores = value.get("scores")
-        return GroundTruth(value["better"], value.get("strength"), (float(scores[0]), float(scores[1])) if scores else None)
     if _is_int(value):
         return _from_released(int(value), fmt)
     if isinstance(value, str):
@@ -122,62 +145,64 @@ def parse_ground_truth(value, fmt: str = "strength") -> GroundTruth:
         return _from_released(int(value), fmt)
     if not isinstance(value, Mapping):
         raise GroundTruthError(f"ground truth {_short(value)} is not a dict; {SCHEMA_HINT}")
-
-    unknown = set(value) - {"better", "strength", "scores"}
-    if unknown:
+    if not value.keys() <= _LABEL_KEYS:
+        unknown = set(value) - _LABEL_KEYS
         raise GroundTruthError(f"ground truth {_short(dict(value))} has unknown keys {sorted(unknown, key=str)}; {SCHEMA_HINT}")
-    better = value.get("better")
-    if not isinstance(better, str) or better not in ("a", "b"):
-        raise GroundTruthError(f"ground truth {_short(dict(value))}: 'better' must be 'a' or 'b'; {SCHEMA_HINT}")
+    try:
+        return GroundTruth(value.get("better"), _none_if_nan(value.get("strength")), _none_if_nan(value.get("scores")))
+    except GroundTruthError as error:
+        raise GroundTruthError(f"ground truth {_short(dict(value))}: {error}; {SCHEMA_HINT}") from None
 
-    strength = _none_if_nan(value.get("strength"))
-    if strength is not None:
-        low, high = STRENGTH_RANGE
-        if not (_is_int(strength) or (isinstance(strength, float) and strength.is_integer())) or not (
-            low <= int(strength) <= high
-        ):
-            raise GroundTruthError(
-                f"ground truth {_short(dict(value))}: 'strength' must be an integer {low}..{high} or null"
-            )
-        strength = int(strength)
 
-    scores = _none_if_nan(value.get("scores"))
-    if scores is not None:
-        low, high = SCORE_RANGE
-        if (
-            isinstance(scores, (str, bytes))
-            or not isinstance(scores, (Sequence, *_array_types()))
-            or len(scores) != 2
-            or not all(isinstance(s, numbers.Real) and not isinstance(s, bool) for s in scores)
-            or not all(low <= s <= high for s in scores)
-        ):
-            raise GroundTruthError(
-                f"ground truth {_short(dict(value))}: 'scores' must be two numbers in {low}..{high} or null"
-            )
-        scores = (float(scores[0]), float(scores[1]))
-    return GroundTruth(better=better, strength=strength, scores=scores)
+def other_side(side: str) -> str:
+    """The other response position: 'b' for 'a', 'a' for 'b'.
+
+    >>> other_side("a")
+    'b'
+    """
+    return "b" if side == "a" else "a"
+
+
+def is_right(judgment, better: str, *, need_format: bool = True) -> bool:
+    """Whether ``judgment`` (a `thinkj_verl.parser.Judgment`) names ``better`` ('a' or 'b').
+
+    The one definition every user shares: evaluation and offline pair building count a
+    judgment right only when it also holds its output format (``need_format``, the default);
+    a reward's accuracy term reads the verdict alone, since its format term pays for the format.
+
+    >>> from thinkj_verl.parser import parse_judgment
+    >>> judgment = parse_judgment("Therefore, Response (b) is better, and the strength is [[7]].", "strength")
+    >>> is_right(judgment, "b"), is_right(judgment, "b", need_format=False)
+    (False, True)
+    """
+    return (judgment.format_ok or not need_format) and judgment.verdict == better
 
 
 _LABEL_KEYS = frozenset({"better", "strength", "scores"})
 _PLAIN_STRENGTHS = frozenset(range(STRENGTH_RANGE[0], STRENGTH_RANGE[1] + 1))
+_SCORE_LOW, _SCORE_HIGH = SCORE_RANGE
 
 
-def _is_plain_label(value: dict) -> bool:
-    # Only exact ints/floats/lists pass here; numpy values and NaNs take the general path.
-    better = value.get("better")
-    if type(better) is not str or better not in ("a", "b") or not value.keys() <= _LABEL_KEYS:
-        return False
-    strength, scores = value.get("strength"), value.get("scores")
-    if strength is not None and (type(strength) is not int or strength not in _PLAIN_STRENGTHS):
-        return False
-    if scores is None:
-        return True
-    low, high = SCORE_RANGE
-    return (
-        type(scores) is list
-        and len(scores) == 2
-        and all(type(x) in (int, float) and low <= x <= high for x in scores)
-    )
+def _checked_strength(strength) -> int:
+    low, high = STRENGTH_RANGE
+    whole = _is_int(strength) or (isinstance(strength, float) and strength.is_integer())  # False for nan, inf
+    if not whole or not low <= int(strength) <= high:
+        raise GroundTruthError(f"'strength' must be an integer {low}..{high} or null, got {_short(strength)}")
+    return int(strength)
+
+
+def _checked_scores(scores) -> tuple[float, float]:
+    if (
+        isinstance(scores, (str, bytes))
+        or not isinstance(scores, (Sequence, *_array_types()))
+        or len(scores) != 2
+        or not all(isinstance(s, numbers.Real) and not isinstance(s, bool) for s in scores)
+        or not all(_SCORE_LOW <= s <= _SCORE_HIGH for s in scores)
+    ):
+        raise GroundTruthError(
+            f"'scores' must be two numbers in {_SCORE_LOW}..{_SCORE_HIGH} or null, got {_short(scores)}"
+        )
+    return (float(scores[0]), float(scores[1]))
 
 
 def _none_if_nan(value):

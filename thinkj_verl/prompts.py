@@ -7,11 +7,12 @@ is always quoted from `thinkj_verl.formats`, so what a prompt asks for is exactl
 `thinkj_verl.parser.parse_judgment` reads back.
 
 ``order`` says which response the judge sees first: ``"ab"`` shows ``pair.response_a`` as
-Response (a); ``"ba"`` shows ``pair.response_b`` as Response (a). `label_for` gives the
-ground truth as the judge sees it in that order.
+Response (a); ``"ba"`` shows ``pair.response_b`` as Response (a). `shown` is the one place
+that turns a pair and an order into what the judge sees: the two responses and the label as
+seen (`label_for` is its label). `ORDERS` lists the orders.
 
 >>> from thinkj_verl.data.pairs import Pair
->>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", "a", strength=3)
+>>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", GroundTruth("a", strength=3))
 >>> messages = judge_messages(pair, "strength", order="ba")
 >>> [m["role"] for m in messages]
 ['user']
@@ -23,8 +24,10 @@ True
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from thinkj_verl.formats import THINK_CLOSE, THINK_OPEN, get_format
-from thinkj_verl.ground_truth import GroundTruth
+from thinkj_verl.ground_truth import GroundTruth, other_side
 
 ORDERS = ("ab", "ba")
 
@@ -76,20 +79,48 @@ def render_conversation(conversation: list[dict]) -> str:
     return f"[The Start of the Conversation]\n{turns}\n[The End of the Conversation]"
 
 
-def _shown(pair, order: str) -> tuple[str, str]:
+@dataclass(frozen=True)
+class Shown:
+    """What the judge sees of a pair in one order: Response (a), Response (b), and the label."""
+
+    response_a: str
+    response_b: str
+    label: GroundTruth
+
+
+def shown(pair, order: str) -> Shown:
+    """``pair`` as the judge sees it in ``order``: ``"ba"`` swaps the responses and the label.
+
+    >>> from thinkj_verl.data.pairs import Pair
+    >>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", GroundTruth("a"))
+    >>> shown(pair, "ba")
+    Shown(response_a='5', response_b='4', label=GroundTruth(better='b', strength=None, scores=None))
+    """
     if order == "ab":
-        return pair.response_a, pair.response_b
+        return Shown(pair.response_a, pair.response_b, pair.label)
     if order == "ba":
-        return pair.response_b, pair.response_a
+        return Shown(pair.response_b, pair.response_a, pair.label.swapped())
     raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
 
 
+def label_for(pair, order: str) -> GroundTruth:
+    """The label as the judge sees it when the responses are shown in ``order`` (`shown`'s label).
+
+    >>> from thinkj_verl.data.pairs import Pair
+    >>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5",
+    ...             GroundTruth("a", scores=(90, 20)))
+    >>> label_for(pair, "ab").better, label_for(pair, "ba").scores
+    ('a', (20.0, 90.0))
+    """
+    return shown(pair, order).label
+
+
 def _body(pair, order: str) -> str:
-    first, second = _shown(pair, order)
+    seen = shown(pair, order)
     return (
         f"{render_conversation(pair.conversation)}\n\n"
-        f"[The Start of Response (a)]\n{first}\n[The End of Response (a)]\n\n"
-        f"[The Start of Response (b)]\n{second}\n[The End of Response (b)]"
+        f"[The Start of Response (a)]\n{seen.response_a}\n[The End of Response (a)]\n\n"
+        f"[The Start of Response (b)]\n{seen.response_b}\n[The End of Response (b)]"
     )
 
 
@@ -100,7 +131,7 @@ def judge_messages(pair, fmt: str, order: str = "ab") -> list[dict]:
     two responses between start/end markers, and the format's instruction for the ending.
 
     >>> from thinkj_verl.data.pairs import Pair
-    >>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", "a")
+    >>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", GroundTruth("a"))
     >>> judge_messages(pair, "binary")[0]["content"].endswith(
     ...     '"Therefore, Response (a) is better." using (a) or (b) for the better response.')
     True
@@ -117,7 +148,7 @@ def critic_messages(pair, fmt: str, order: str, verdict: str) -> list[dict]:
     as shown in ``order``), asking for reasoning that supports it and the same final sentence.
 
     >>> from thinkj_verl.data.pairs import Pair
-    >>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", "a")
+    >>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", GroundTruth("a"))
     >>> text = critic_messages(pair, "strength", "ab", verdict="b")[0]["content"]
     >>> "given that Response (b) is better than Response (a)" in text
     True
@@ -125,7 +156,7 @@ def critic_messages(pair, fmt: str, order: str, verdict: str) -> list[dict]:
     if verdict not in ("a", "b"):
         raise ValueError(f"verdict must be 'a' or 'b', got {verdict!r}")
     output_format = get_format(fmt)
-    other = "b" if verdict == "a" else "a"
+    other = other_side(verdict)
     score_a, score_b = _CRITIC_SCORES[verdict]
     ending = output_format.render(verdict=verdict, strength=2, score_a=score_a, score_b=score_b)
     task = (
@@ -141,19 +172,3 @@ def critic_messages(pair, fmt: str, order: str, verdict: str) -> list[dict]:
     content = "\n\n".join([CRITIC_INTRO, CRITERIA, _body(pair, order), task, final])
     return [{"role": "user", "content": content}]
 
-
-def label_for(pair, order: str) -> GroundTruth:
-    """The ground truth as the judge sees it when the responses are shown in ``order``.
-
-    >>> from thinkj_verl.data.pairs import Pair
-    >>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", "a",
-    ...             scores=(90, 20))
-    >>> label_for(pair, "ab").better, label_for(pair, "ba").scores
-    ('a', (20.0, 90.0))
-    """
-    truth = pair.ground_truth()
-    if order == "ab":
-        return truth
-    if order == "ba":
-        return truth.swapped()
-    raise ValueError(f"order must be one of {ORDERS}, got {order!r}")

@@ -14,7 +14,10 @@ configured length, not the tensor's width: verl's streaming reward path (v1 trai
 replies over unpadded, where every reply fills its tensor.
 
 The reward function is ``reward.custom_reward_function`` when its ``path`` is set, else
-``reward_fns.thinkj_strength`` with ``reward.custom_reward_function.reward_kwargs``.
+`thinkj_verl.rewards.DEFAULT_REWARD_PATH` (``reward_fns.thinkj_strength``) with
+``reward.custom_reward_function.reward_kwargs``. A function marked `thinkj_verl.rewards.pure`
+is called on the event loop; the manager reads the mark on the function the config names,
+loaded with verl's own loader, not through the wrapper verl hands over.
 
 A reward function that raises on one sample does not stop a multi-node job: the sample is
 scored as that function scores an empty (format-failed) reply, ``reward_error`` is 1 for it,
@@ -31,37 +34,30 @@ from functools import partial
 
 from verl.experimental.reward_loop.reward_manager import register
 from verl.experimental.reward_loop.reward_manager.base import RewardManagerBase
+from verl.utils.import_utils import load_extern_object
+
+from thinkj_verl.rewards import DEFAULT_REWARD_PATH, RewardKwargsError, is_pure
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_REWARD_FUNCTION = "reward_fns.thinkj_strength"
 MAX_LOGGED_FAILURES = 5
 # A label every reward function accepts, for the probe call at construction.
 _PROBE_LABEL = {"better": "a", "strength": 2, "scores": [60.0, 40.0]}
 
 
-def _default_reward_function(config):
-    import importlib
+def _raw_reward_function(config):
+    """The reward function the config names (``path`` and ``name``), else the default's
+    ``compute_score``: the plain function, before any keyword binding."""
+    function_config = config.reward.get("custom_reward_function") or {}
+    if function_config.get("path"):
+        return load_extern_object(function_config["path"], function_config.get("name") or "compute_score")
+    return load_extern_object(DEFAULT_REWARD_PATH, "compute_score")
 
+
+def _default_reward_function(config):
     function_config = config.reward.get("custom_reward_function") or {}
     reward_kwargs = dict(function_config.get("reward_kwargs") or {})
-    function = importlib.import_module(DEFAULT_REWARD_FUNCTION).compute_score
-    return partial(function, **reward_kwargs)
-
-
-def _is_pure(function) -> bool:
-    """Whether ``function`` is marked `reward_fns._common.pure`, through the partials that bind
-    reward_kwargs (ours, and verl's ``_call_with_kwargs(raw_fn, reward_kwargs, ...)``)."""
-    for _ in range(4):
-        if getattr(function, "thinkj_pure", False):
-            return True
-        if not isinstance(function, partial):
-            return False
-        inner = function.func
-        if getattr(inner, "__name__", "") == "_call_with_kwargs" and function.args:
-            inner = function.args[0]
-        function = inner
-    return False
+    return partial(_raw_reward_function(config), **reward_kwargs)
 
 
 _COLOCATED_HELP = (
@@ -149,7 +145,9 @@ class ThinkJRewardManager(RewardManagerBase):
             compute_score = _default_reward_function(config)
         self.compute_score = compute_score
         self.is_async = inspect.iscoroutinefunction(compute_score)
-        self.is_pure = _is_pure(compute_score)
+        # A file path is loaded once more here (verl's loader does not cache it); reading the mark
+        # is the only use of that copy.
+        self.is_pure = not self.is_async and is_pure(_raw_reward_function(config))
         self.num_failures = 0
         self._failure_row = None
         _refuse_colocated_reward_model(config)
@@ -163,8 +161,6 @@ class ThinkJRewardManager(RewardManagerBase):
 
         The result is also the row a raising sample gets, so every row has the same keys.
         """
-        from reward_fns._common import RewardKwargsError
-
         try:
             self._failure_row = self.compute_score(
                 data_source="thinkj/probe", solution_str="", ground_truth=_PROBE_LABEL, extra_info={"truncated": True}

@@ -13,7 +13,7 @@ CASES = [
     ("thinkj_verl.eval.run", ["--generations", "g.jsonl"],
      [("--temperature", "nan"), ("--temperature", "-1"), ("--max-new-tokens", "0"), ("--limit", "-2"),
       ("--batch-size", "0"), ("--tensor-parallel", "0")]),
-    ("thinkj_verl.offline.pairs", ["--data", "p.jsonl", "--out", "o", "--method", "bt"],
+    ("thinkj_verl.offline.dpo_pairs", ["--data", "p.jsonl", "--out", "o", "--method", "bt"],
      [("--n", "0"), ("--rounds", "0"), ("--temperature", "inf"), ("--critic-temperature", "nan")]),
     ("thinkj_verl.offline.select", ["--data", "p.jsonl", "--out", "o", "--no-difficulty"],
      [("--k", "0"), ("--sample", "0"), ("--threshold", "nan"), ("--threshold", "2"), ("--temperature", "-0.5")]),

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from omegaconf import OmegaConf, open_dict
+from omegaconf import open_dict
 
 from thinkj_verl.data.pairs import Pair, write_pairs
+
+from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.data.prepare import prepare
 from thinkj_verl.formats import get_format
 from thinkj_verl.prompts import judge_messages, label_for
@@ -22,7 +24,7 @@ DATASET = ["data.custom_cls.path=pkg://thinkj_verl.data.dataset", "data.custom_c
 def make_pairs(count: int) -> list[Pair]:
     return [
         Pair(f"t:{i}", "test", [{"role": "user", "content": f"Question {i}?"}], f"Good answer {i}." + " More." * i, f"Bad {i}.",
-             "a" if i % 3 else "b", strength=1 + i % 3)
+             GroundTruth("a" if i % 3 else "b", strength=1 + i % 3))
         for i in range(count)
     ]
 
@@ -96,13 +98,27 @@ def test_validation_files_use_val_orders(compose_ppo, pair_files, tmp_path, tiny
     assert train.order_policy == "random" and len(train) == 32
 
 
+def test_is_train_when_passed_decides_and_one_file_for_both_is_the_training_set(compose_ppo, pair_files, tmp_path,
+                                                                                  tiny_tokenizer):
+    from verl.trainer.ppo.utils import create_rl_dataset
+    from verl.utils.dataset.rl_dataset import get_dataset_class
+
+    data = data_config(compose_ppo, pair_files, tmp_path, "orders=random", "val_orders=both")
+    with open_dict(data):
+        data.val_files = data.train_files
+    # verl 0.9.1 does not pass is_train on: the same files for both keys are the training set.
+    assert create_rl_dataset(data.val_files, data, tiny_tokenizer, None, is_train=False).order_policy == "random"
+    val = get_dataset_class(data)(data.train_files, tiny_tokenizer, data, is_train=False)
+    assert val.is_validation and val.order_policy == "both" and len(val) == 64
+
+
 def test_random_orders_are_balanced_and_redrawn_each_epoch_across_dataloader_workers(
     compose_ppo, pair_files, tmp_path, tiny_tokenizer
 ):
     import torch
     from verl.utils.dataset.rl_dataset import collate_fn
 
-    data = data_config(compose_ppo, pair_files, tmp_path, "orders=random", "seed=5", "shuffle_order_each_epoch=true")
+    data = data_config(compose_ppo, pair_files, tmp_path, "orders=balanced", "seed=5", "shuffle_order_each_epoch=true")
     dataset = build(data, data.train_files, tiny_tokenizer)
     loader = torch.utils.data.DataLoader(
         dataset, batch_size=8, shuffle=True, num_workers=2, collate_fn=collate_fn,
@@ -130,6 +146,9 @@ def test_fixed_random_order_without_per_epoch_shuffle(compose_ppo, pair_files, t
     first = [dataset[i]["extra_info"]["order"] for i in range(len(dataset))]
     again = [dataset[i]["extra_info"]["order"] for i in range(len(dataset))]
     assert first == again and set(first) == {"ab", "ba"}
+    # "random" is the older name of "balanced": the same draw.
+    renamed = build(data_config(compose_ppo, pair_files, tmp_path, "orders=balanced", "seed=5"), data.train_files, tiny_tokenizer)
+    assert [renamed[i]["extra_info"]["order"] for i in range(len(renamed))] == first
 
 
 def test_overlong_pairs_are_filtered_and_counted(compose_ppo, pair_files, tmp_path, tiny_tokenizer):

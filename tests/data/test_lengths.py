@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from thinkj_verl.data.lengths import PieceLengths, size_bound
 from thinkj_verl.data.pairs import Pair
+from thinkj_verl.ground_truth import GroundTruth
 
 CHATML = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
 CORPUS = [
@@ -197,7 +198,7 @@ def spread_pairs(count: int) -> list[Pair]:
     for i in range(count):
         body = ("word " * (i * 7)) + ("ünï 한 " * (i % 3))
         pairs.append(Pair(f"s:{i}", "test", [{"role": "user", "content": f"Question {i}? {body[: i * 5]}"}],
-                          f"Answer {i}. {body}", f"Other {i}.", "a"))
+                          f"Answer {i}. {body}", f"Other {i}.", GroundTruth("a")))
     return pairs
 
 

@@ -12,8 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from thinkj_verl.cli import main as thinkj
-from thinkj_verl.data.pairs import atomic_path, read_pairs
+from thinkj_verl.data.pairs import read_pairs
 from thinkj_verl.data.prepare import prepare
+from thinkj_verl.files import atomic_path
 from thinkj_verl.formats import get_format
 from thinkj_verl.ground_truth import parse_ground_truth
 from thinkj_verl.prompts import judge_messages, label_for
@@ -190,6 +191,7 @@ def stress_pairs(count: int) -> list:
     """Pairs whose texts start and end with whitespace, punctuation and newlines: the joins
     where a piecewise count could drift from a full one."""
     from thinkj_verl.data.pairs import Pair
+    from thinkj_verl.ground_truth import GroundTruth
 
     edges = ["", " ", "\n", "\n\n", "  ", ".", "]", "\t"]
     pairs = []
@@ -199,7 +201,7 @@ def stress_pairs(count: int) -> list:
         conversation = [{"role": "user", "content": f"{tail}Question {i}{head}"}]
         if i % 4 == 0:
             conversation = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": f"{head}Hello{tail}"}] + conversation
-        pairs.append(Pair(f"s:{i}", "test", conversation, f"{head}{body}{tail}", f"{tail}other {i}{head}", "a"))
+        pairs.append(Pair(f"s:{i}", "test", conversation, f"{head}{body}{tail}", f"{tail}other {i}{head}", GroundTruth("a")))
     return pairs
 
 
@@ -244,12 +246,14 @@ def test_token_counts_ignore_padding_and_truncation_set_in_tokenizer_json(tiny_t
     import copy
 
     from thinkj_verl.data.pairs import Pair
+
+    from thinkj_verl.ground_truth import GroundTruth
     from thinkj_verl.data.lengths import PieceLengths
 
     padded = copy.deepcopy(tiny_tokenizer)
     padded.backend_tokenizer.enable_padding(length=512, pad_id=padded.pad_token_id, pad_token=padded.pad_token)
     padded.backend_tokenizer.enable_truncation(max_length=16)
-    pairs = [Pair(f"p{i}", "local", [{"role": "user", "content": "word " * (5 + 40 * i)}], "yes " * (3 + i), "no", "a")
+    pairs = [Pair(f"p{i}", "local", [{"role": "user", "content": "word " * (5 + 40 * i)}], "yes " * (3 + i), "no", GroundTruth("a"))
              for i in range(4)]
     clean = PieceLengths(tiny_tokenizer, "strength").full(pairs, ["ab", "ba"])
     assert PieceLengths(padded, "strength").full(pairs, ["ab", "ba"]) == clean

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from thinkj_verl.data import pairs as pairs_module
+from thinkj_verl import files as files_module
 from thinkj_verl.data.prepare import main, prepare
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -148,7 +148,7 @@ def test_outputs_get_normal_permissions_under_the_umask(tmp_path, umask):
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
 def test_rerun_replaces_the_folder_as_a_whole(tmp_path, monkeypatch, exchange):
     if not exchange:
-        monkeypatch.setattr(pairs_module, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(files_module, "_exchange", lambda a, b: False)
     first = write_jsonl(tmp_path / "first.jsonl", [hs2_row(i, 2) for i in range(10)])
     second = write_jsonl(tmp_path / "second.jsonl", [hs2_row(i, -1) for i in range(10, 16)])
     out = tmp_path / "out"
@@ -165,7 +165,7 @@ def test_rerun_replaces_the_folder_as_a_whole(tmp_path, monkeypatch, exchange):
     assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == old
     monkeypatch.undo()
     if not exchange:
-        monkeypatch.setattr(pairs_module, "_exchange", lambda a, b: False)
+        monkeypatch.setattr(files_module, "_exchange", lambda a, b: False)
 
     # Killed right after the swap, before the old folder is deleted: the new folder is complete.
     import shutil
@@ -195,9 +195,10 @@ def test_rerun_replaces_the_folder_as_a_whole(tmp_path, monkeypatch, exchange):
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet"])
 def test_pair_files_and_rows_are_strict_json_even_with_nan_in_meta(tmp_path, suffix):
     from thinkj_verl.data.pairs import Pair, read_pairs, write_pairs
+    from thinkj_verl.ground_truth import GroundTruth
     from thinkj_verl.data.rows import judge_row
 
-    pair = Pair("p:0", "local", [{"role": "user", "content": "Q?"}], "A.", "B.", "a", meta={"score": float("nan")})
+    pair = Pair("p:0", "local", [{"role": "user", "content": "Q?"}], "A.", "B.", GroundTruth("a"), meta={"score": float("nan")})
     write_pairs([pair], tmp_path / f"pairs{suffix}")
     assert read_pairs(tmp_path / f"pairs{suffix}")[0].meta == {"score": None}
     meta = judge_row(pair, "strength", "ab", index=0)["extra_info"]["meta"]
@@ -207,7 +208,7 @@ def test_pair_files_and_rows_are_strict_json_even_with_nan_in_meta(tmp_path, suf
 WRITER = """
 import sys, itertools
 from pathlib import Path
-from thinkj_verl.data.pairs import atomic_folder
+from thinkj_verl.files import atomic_folder
 out = Path(sys.argv[1])
 for n in itertools.count():
     with atomic_folder(out) as stage:
@@ -227,7 +228,7 @@ def test_a_real_kill_at_any_moment_leaves_one_complete_folder(tmp_path):
     import time
 
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(pairs_module.__file__).parents[2]),
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(files_module.__file__).parents[1]),
                                                           os.environ.get("PYTHONPATH", "")])}
     draw = random.Random(0)
     for _ in range(6):

@@ -9,6 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from thinkj_verl.data.pairs import Pair
+
+from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.formats import FORMATS, get_format
 from thinkj_verl.parser import parse_judgment
 from thinkj_verl.prompts import critic_messages, judge_messages, label_for
@@ -24,9 +26,7 @@ MULTI_TURN = Pair(
     ],
     response_a="11.",
     response_b="12.",
-    better="a",
-    strength=3,
-    scores=(90.0, 10.0),
+    label=GroundTruth("a", strength=3, scores=(90.0, 10.0)),
 )
 
 
@@ -56,7 +56,7 @@ def test_judge_prompt_quotes_the_format_instruction_and_delimits_everything(fmt)
 
 
 def test_single_question_gets_a_question_block():
-    pair = Pair("t:2", "test", [{"role": "user", "content": "2+2?"}], "4", "5", "a")
+    pair = Pair("t:2", "test", [{"role": "user", "content": "2+2?"}], "4", "5", GroundTruth("a"))
     text = judge_messages(pair, "binary")[0]["content"]
     assert "[The Start of the User's Question]\n2+2?\n[The End of the User's Question]" in text
     assert "Conversation]" not in text
@@ -126,9 +126,7 @@ def pairs(draw):
         conversation=conversation,
         response_a=a,
         response_b=b,
-        better=draw(st.sampled_from("ab")),
-        strength=draw(st.none() | st.integers(1, 3)),
-        scores=scores,
+        label=GroundTruth(draw(st.sampled_from("ab")), strength=draw(st.none() | st.integers(1, 3)), scores=scores),
     )
 
 
@@ -138,12 +136,11 @@ def test_any_order_then_mapping_the_label_gives_the_same_underlying_preference(p
     text = judge_messages(pair, fmt, order)[0]["content"]
     label = label_for(pair, order)
     worse = "b" if label.better == "a" else "a"
-    truly_better = pair.response_a if pair.better == "a" else pair.response_b
-    truly_worse = pair.response_b if pair.better == "a" else pair.response_a
+    truly_better, truly_worse = pair.better_and_worse()
     assert shown(text, label.better) == truly_better
     assert shown(text, worse) == truly_worse
-    assert label.strength == pair.strength
-    if pair.scores is not None:
+    assert label.strength == pair.label.strength
+    if pair.label.scores is not None:
         # Scores follow their response: the score shown for (a) belongs to the text shown as (a).
-        score_of = {pair.response_a: pair.scores[0], pair.response_b: pair.scores[1]}
+        score_of = {pair.response_a: pair.label.scores[0], pair.response_b: pair.label.scores[1]}
         assert label.scores == (score_of[shown(text, "a")], score_of[shown(text, "b")])

@@ -12,6 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from thinkj_verl.data.pairs import Pair, PairError, read_pairs, write_pairs
+
+from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.data.sources import SourceError, load_pairs
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -159,7 +161,7 @@ def test_rmbench_gives_all_nine_style_cells_per_item():
     cells = [(p.meta["chosen_style"], p.meta["rejected_style"]) for p in pairs]
     assert cells == [(i, j) for i in range(3) for j in range(3)]
     assert [p.id for p in pairs][:2] == ["rmbench:101:00", "rmbench:101:01"]
-    assert {p.subset for p in pairs} == {"chat"} and {p.better for p in pairs} == {"a"}
+    assert {p.subset for p in pairs} == {"chat"} and {p.label.better for p in pairs} == {"a"}
     hard = next(p for p in pairs if p.meta == {"item_id": "101", "chosen_style": 0, "rejected_style": 2})
     assert (hard.response_a, hard.response_b) == ("Paris.", "## Answer\n\nThe capital of France is **Lyon**.")
 
@@ -226,8 +228,8 @@ def test_canonical_pair_files_round_trip(tmp_path, suffix):
 
 def test_bad_canonical_row_names_file_and_row(tmp_path):
     path = tmp_path / "pairs.jsonl"
-    good = Pair("x:0", "local", [user("q")], "a", "b", "a").to_dict()
+    good = Pair("x:0", "local", [user("q")], "a", "b", GroundTruth("a")).to_dict()
     bad = dict(good, id="x:1", better="c")
     path.write_text(json.dumps(good) + "\n" + json.dumps(bad) + "\n")
-    with pytest.raises(PairError, match=r"pairs.jsonl, row 1: pair 'x:1': better must be 'a' or 'b'"):
+    with pytest.raises(PairError, match=r"pairs.jsonl, row 1: pair 'x:1': ground truth .*'better' must be 'a' or 'b', got 'c'"):
         read_pairs(path)

@@ -72,7 +72,7 @@ JUDGEBENCH_OUTCOMES = {
 def test_judgebench_loads_the_hub_schema_from_a_local_file():
     pairs, skipped = load_benchmark("judgebench", str(FIXTURES / "judgebench_rows.jsonl"))
     assert dict(skipped) == {"malformed row": 1}  # jb-8: label "A=B"
-    assert [(p.id, p.better, p.subset) for p in pairs] == [
+    assert [(p.id, p.label.better, p.subset) for p in pairs] == [
         ("judgebench:jb-1", "a", "knowledge"), ("judgebench:jb-2", "b", "knowledge"),
         ("judgebench:jb-3", "a", "reasoning"), ("judgebench:jb-4", "b", "math"), ("judgebench:jb-5", "a", "math"),
         ("judgebench:jb-6", "a", "coding"), ("judgebench:jb-7", "b", "coding"),
@@ -147,7 +147,7 @@ def test_rewardbench2_loads_the_hub_schema_from_a_local_file():
     assert dict(skipped) == {"malformed row": 2}
     assert sorted(p.id for p in pairs) == sorted(_rb2_outcomes())
     first = next(p for p in pairs if p.id == "rewardbench2:1:0-2")
-    assert (first.response_a, first.response_b, first.better, first.subset) == (
+    assert (first.response_a, first.response_b, first.label.better, first.subset) == (
         "good reply 0 to 1", "bad reply 2 to 1", "a", "Factuality")
     tied = next(p for p in pairs if p.id == "rewardbench2:tied:7:1-0")
     assert (tied.response_a, tied.response_b) == ("good reply 1 to tied:7", "bad reply 0 to tied:7")

@@ -139,10 +139,11 @@ def test_random_orders_one_seeded_judgment_per_pair(generate_args):
 
 def test_canonical_pair_file(tiny_judge_path, tmp_path):
     from thinkj_verl.data.pairs import Pair, write_pairs
+    from thinkj_verl.ground_truth import GroundTruth
 
     pairs = [
-        Pair(f"mine:{k}", "mine", [{"role": "user", "content": f"Question {k}?"}], "Good answer.", "Bad.", "ab"[k % 2],
-             strength=1 + k % 3, subset="easy" if k < 2 else "hard")
+        Pair(f"mine:{k}", "mine", [{"role": "user", "content": f"Question {k}?"}], "Good answer.", "Bad.",
+             GroundTruth("ab"[k % 2], strength=1 + k % 3), subset="easy" if k < 2 else "hard")
         for k in range(3)
     ]
     data = tmp_path / "pairs.jsonl"

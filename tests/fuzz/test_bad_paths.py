@@ -9,12 +9,14 @@ import pytest
 
 from thinkj_verl.data.pairs import Pair, write_pairs
 
+from thinkj_verl.ground_truth import GroundTruth
+
 EVAL_FIXTURES = Path(__file__).parents[1] / "eval" / "fixtures"
 
 
 @pytest.fixture
 def pair_file(tmp_path):
-    pairs = [Pair(f"p:{i}", "local", [{"role": "user", "content": f"Question {i}?"}], f"A{i}.", f"B{i}.", "a")
+    pairs = [Pair(f"p:{i}", "local", [{"role": "user", "content": f"Question {i}?"}], f"A{i}.", f"B{i}.", GroundTruth("a"))
              for i in range(3)]
     write_pairs(pairs, tmp_path / "pairs.jsonl")
     return tmp_path / "pairs.jsonl"
@@ -24,7 +26,7 @@ def _commands(pair_file: Path, out: Path, tmp_path: Path) -> dict:
     generations = tmp_path / "generations.jsonl"
     shutil.copy(EVAL_FIXTURES / "rewardbench_generations.jsonl", generations)
     return {
-        "thinkj pairs: ": ("thinkj_verl.offline.pairs", ["--data", str(pair_file), "--out", str(out), "--method", "bt"]),
+        "thinkj pairs: ": ("thinkj_verl.offline.dpo_pairs", ["--data", str(pair_file), "--out", str(out), "--method", "bt"]),
         "thinkj select: ": ("thinkj_verl.offline.select", ["--data", str(pair_file), "--out", str(out),
                                                            "--no-difficulty", "--encoder", "hashing"]),
         "thinkj eval: error: ": ("thinkj_verl.eval.run", ["--generations", str(generations), "--out", str(out),

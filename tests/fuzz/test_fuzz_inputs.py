@@ -118,9 +118,10 @@ def test_prepare_never_tracebacks_and_counts_every_row(source, suffix, tmp_path_
 
 def test_pair_files_read_or_fail_naming_the_row(tmp_path_factory):
     from thinkj_verl.data.pairs import Pair, PairError, read_pairs
+    from thinkj_verl.ground_truth import GroundTruth
 
-    base = [Pair(f"p:{i}", "local", [{"role": "user", "content": f"Q{i}?"}], f"A{i}.", f"B{i}.", "ab"[i % 2],
-                 strength=1 + i % 3, scores=(10.0 * i, 50.0), meta={"k": i}).to_dict() for i in range(4)]
+    base = [Pair(f"p:{i}", "local", [{"role": "user", "content": f"Q{i}?"}], f"A{i}.", f"B{i}.",
+                 GroundTruth("ab"[i % 2], strength=1 + i % 3, scores=(10.0 * i, 50.0)), meta={"k": i}).to_dict() for i in range(4)]
 
     @FUZZ
     @given(content=file_bytes(base))
@@ -200,10 +201,11 @@ def test_clip_never_tracebacks_and_counts_every_row(tmp_path_factory, capsys):
 
 def test_select_never_tracebacks(tmp_path_factory, capsys):
     from thinkj_verl.data.pairs import Pair, write_pairs
+    from thinkj_verl.ground_truth import GroundTruth
     from thinkj_verl.offline.select import main
 
     folder = tmp_path_factory.mktemp("select-data")
-    pairs = [Pair(f"p:{i}", "local", [{"role": "user", "content": f"Question {i}?"}], f"A{i}.", f"B{i}.", "a")
+    pairs = [Pair(f"p:{i}", "local", [{"role": "user", "content": f"Question {i}?"}], f"A{i}.", f"B{i}.", GroundTruth("a"))
              for i in range(3)]
     write_pairs(pairs, folder / "pairs.jsonl")
     verdict = "Because. Therefore, Response ({}) is better, and the strength is [[2]]."

@@ -7,6 +7,8 @@ import json
 import numpy as np
 
 from thinkj_verl.data.pairs import Pair, read_pairs, write_pairs
+
+from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.formats import get_format
 from thinkj_verl.offline.select import (
     Funnel,
@@ -36,7 +38,7 @@ BETTER = {"p0": "a", "p1": "a", "p2": "b", "p3": "a", "p4": "b", "p5": "a", "p6"
 def _pairs() -> list[Pair]:
     return [
         Pair(pid, "fixture", [{"role": "user", "content": q}], f"first answer to {pid}", f"second answer to {pid}",
-             BETTER[pid])
+             GroundTruth(BETTER[pid]))
         for pid, q in QUESTIONS.items()
     ]
 

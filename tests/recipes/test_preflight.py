@@ -15,6 +15,7 @@ import pytest
 
 from thinkj_verl import preflight
 from thinkj_verl.data.pairs import Pair, write_pairs
+from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.data.rows import judge_row
 
 FAST = ["--sample-rows", "8", "--score-rows", "2"]
@@ -28,8 +29,7 @@ def _pairs(count: int, start: int = 0) -> list[Pair]:
             conversation=[{"role": "user", "content": f"What is {i} + {i}?"}],
             response_a=f"It is {2 * i}.",
             response_b=f"It is {2 * i + 1}.",
-            better="a" if i % 2 else "b",
-            strength=1 + i % 3,
+            label=GroundTruth("a" if i % 2 else "b", strength=1 + i % 3),
         )
         for i in range(start, start + count)
     ]

@@ -7,9 +7,9 @@ when an item is read, from options under ``data.thinkj`` in the verl config::
     data.custom_cls.name=JudgePairDataset
     data.train_files=DIR/pairs_train.parquet data.val_files=DIR/pairs_val.parquet
     +data.thinkj.format=strength            # strength | binary | scores | answer_tag
-    +data.thinkj.orders=both                # both | random | ab
+    +data.thinkj.orders=both                # both | balanced | ab  (random: balanced's older name)
     +data.thinkj.seed=0
-    +data.thinkj.shuffle_order_each_epoch=true   # random: a new balanced draw every epoch
+    +data.thinkj.shuffle_order_each_epoch=true   # balanced: a new balanced draw every epoch
     +data.thinkj.val_orders=both            # orders for the validation files
 
 Items are shaped exactly like verl's ``RLHFDataset`` items (``raw_prompt``, ``data_source``,
@@ -40,13 +40,12 @@ from omegaconf import ListConfig
 from verl.utils.dataset.rl_dataset import RLHFDataset
 
 from thinkj_verl.data.lengths import PieceLengths
-from thinkj_verl.data.pairs import PAIR_KEYS, Pair, read_pairs
-from thinkj_verl.data.rows import ORDER_POLICIES, assign_orders, judge_row
+from thinkj_verl.data.pairs import Pair, read_pairs
+from thinkj_verl.data.rows import BALANCED, ORDER_POLICIES, assign_orders, canonical_policy, judge_row
 from thinkj_verl.formats import get_format
 
 # The columns a canonical pair file must have (preflight checks data files against these).
 REQUIRED_COLUMNS = ("id", "conversation", "response_a", "response_b", "better")
-OPTIONAL_COLUMNS = tuple(k for k in PAIR_KEYS if k not in REQUIRED_COLUMNS)
 
 
 def _column_problems(path: str) -> list[str]:
@@ -90,19 +89,31 @@ def validate_pair_file(path) -> list[str]:
     return []
 
 
+def _file_list(files) -> list:
+    return list(files) if isinstance(files, (list, ListConfig)) else [files]
+
+
+def _given_val_files(data_files, config) -> bool:
+    """Whether verl built this dataset from ``data.val_files``: the only thing that tells.
+
+    verl 0.9.1 builds both datasets with the same data config; ``create_rl_dataset``
+    (verl/trainer/ppo/utils.py:110) is called with ``is_train`` and ``data.train_files`` or
+    ``data.val_files`` but hands the class only the files. So the validation set is the one given
+    ``data.val_files``; when both keys name the same files the two datasets are one and the
+    training options (``orders``) apply to both. A caller that knows passes ``is_train``.
+    """
+    files = _file_list(data_files)
+    return files == _file_list(config.get("val_files", None)) and files != _file_list(config.get("train_files", None))
+
+
 class JudgePairDataset(RLHFDataset):
     """Canonical preference pairs rendered as judge prompts at load time (see module docstring)."""
 
-    def __init__(self, data_files, tokenizer, config, processor=None, max_samples: int = -1):
+    def __init__(self, data_files, tokenizer, config, processor=None, max_samples: int = -1,
+                 is_train: bool | None = None):
         options = config.get("thinkj", None) or {}
         self.judge_format = get_format(options.get("format", "strength")).name
-        files = list(data_files) if isinstance(data_files, (list, ListConfig)) else [data_files]
-        val_files = config.get("val_files", None)
-        val_files = list(val_files) if isinstance(val_files, (list, ListConfig)) else [val_files]
-        train_files = config.get("train_files", None)
-        train_files = list(train_files) if isinstance(train_files, (list, ListConfig)) else [train_files]
-        # verl builds the validation set with the same data config: tell it apart by its files.
-        self.is_validation = files == val_files and files != train_files
+        self.is_validation = not is_train if is_train is not None else _given_val_files(data_files, config)
         self.order_policy = options.get("val_orders", "both") if self.is_validation else options.get("orders", "both")
         if self.order_policy not in ORDER_POLICIES:
             raise ValueError(
@@ -183,12 +194,12 @@ class JudgePairDataset(RLHFDataset):
         if order is not None:
             return order
         if epoch not in self._epoch_orders:
-            self._epoch_orders[epoch] = [o[0] for o in assign_orders(self.pairs, "random", self.order_seed, epoch)]
+            self._epoch_orders[epoch] = [o[0] for o in assign_orders(self.pairs, BALANCED, self.order_seed, epoch)]
         return self._epoch_orders[epoch][pair_index]
 
     def __getitem__(self, item):
         epoch = 0
-        if self.shuffle_order_each_epoch and self.order_policy == "random":
+        if self.shuffle_order_each_epoch and canonical_policy(self.order_policy) == BALANCED:
             epoch = int(self.visits[item])
             self.visits[item] += 1
         pair_index, _ = self.items[item]

@@ -234,9 +234,10 @@ class PieceLengths:
 
     def _template_pieces(self) -> list[str] | None:
         from thinkj_verl.data.pairs import Pair
+        from thinkj_verl.ground_truth import GroundTruth
 
         conversation_marker, first, second = self.SENTINELS
-        probe = Pair("probe", "probe", [{"role": "user", "content": conversation_marker}], first, second, "a")
+        probe = Pair("probe", "probe", [{"role": "user", "content": conversation_marker}], first, second, GroundTruth("a"))
         text = self._chat_text(probe, "ab")
         block = render_conversation(probe.conversation)
         pieces, rest = [], text

@@ -19,30 +19,26 @@ In parquet ``meta`` is stored as JSON text: its keys vary by source, and parquet
 an empty struct.
 
 >>> pair = Pair(id="x:0", source="local", conversation=[{"role": "user", "content": "Hi"}],
-...             response_a="Hello!", response_b="", better="a")
+...             response_a="Hello!", response_b="", label=GroundTruth("a"))
 Traceback (most recent call last):
 ...
 thinkj_verl.data.pairs.PairError: pair 'x:0': response_b is empty
 >>> pair = Pair(id="x:0", source="local", conversation=[{"role": "user", "content": "Hi"}],
-...             response_a="Hello!", response_b="Go away.", better="a", strength=2)
+...             response_a="Hello!", response_b="Go away.", label=GroundTruth("a", strength=2))
 >>> Pair.from_dict(pair.to_dict()) == pair
 True
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import numbers
 import os
-import re
-import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from thinkj_verl.formats import SCORE_RANGE, STRENGTH_RANGE
-from thinkj_verl.ground_truth import GroundTruth
+from thinkj_verl.files import atomic_path, json_line, json_safe
+from thinkj_verl.ground_truth import GroundTruth, GroundTruthError, parse_ground_truth
 
 ROLES = ("system", "user", "assistant")
 PAIR_FILE_SUFFIXES = (".jsonl", ".json", ".parquet")
@@ -66,16 +62,19 @@ class PairError(ValueError):
 
 @dataclass
 class Pair:
-    """One canonical preference pair (see the module docstring for the schema)."""
+    """One canonical preference pair (see the module docstring for the schema).
+
+    ``label`` is the preference in the canonical order (``response_a`` shown as Response (a));
+    `GroundTruth` checks it. In a file its fields are the flat ``better`` / ``strength`` /
+    ``scores`` keys.
+    """
 
     id: str
     source: str
     conversation: list[dict]
     response_a: str
     response_b: str
-    better: str
-    strength: int | None = None
-    scores: tuple[float, float] | None = None
+    label: GroundTruth
     subset: str | None = None
     meta: dict = field(default_factory=dict)
 
@@ -96,32 +95,22 @@ class Pair:
                 fail(f"{name} must be a string, got {type(value).__name__}")
             if not value.strip():
                 fail(f"{name} is empty")
-        if self.better not in ("a", "b"):
-            fail(f"better must be 'a' or 'b', got {self.better!r}")
-        if self.strength is not None:
-            low, high = STRENGTH_RANGE
-            whole = isinstance(self.strength, numbers.Integral) or (
-                isinstance(self.strength, float) and self.strength.is_integer()  # False for nan and inf
-            )
-            if isinstance(self.strength, bool) or not whole or not low <= self.strength <= high:
-                fail(f"strength must be an integer {low}..{high} or null, got {self.strength!r}")
-            self.strength = int(self.strength)
-        if self.scores is not None:
-            low, high = SCORE_RANGE
-            scores = tuple(self.scores) if isinstance(self.scores, (list, tuple)) else ()
-            if len(scores) != 2 or not all(
-                isinstance(s, (int, float)) and not isinstance(s, bool) and low <= s <= high for s in scores
-            ):
-                fail(f"scores must be two numbers in {low}..{high} or null, got {self.scores!r}")
-            self.scores = (float(scores[0]), float(scores[1]))
+        if not isinstance(self.label, GroundTruth):
+            fail(f"label must be a GroundTruth, got {type(self.label).__name__}")
         if self.subset is not None and not isinstance(self.subset, str):
             self.subset = str(self.subset)
         if not isinstance(self.meta, dict):
             fail(f"meta must be a dict, got {type(self.meta).__name__}")
 
-    def ground_truth(self) -> GroundTruth:
-        """The label in the canonical order (response_a shown as Response (a))."""
-        return GroundTruth(better=self.better, strength=self.strength, scores=self.scores)
+    def better_and_worse(self) -> tuple[str, str]:
+        """The better response and the worse one.
+
+        >>> Pair("p", "s", [{"role": "user", "content": "2+2?"}], "5", "4", GroundTruth("b")).better_and_worse()
+        ('4', '5')
+        """
+        if self.label.better == "a":
+            return self.response_a, self.response_b
+        return self.response_b, self.response_a
 
     def to_dict(self) -> dict:
         """A plain dict with every key of the schema, ready for json."""
@@ -131,9 +120,7 @@ class Pair:
             "conversation": [dict(m) for m in self.conversation],
             "response_a": self.response_a,
             "response_b": self.response_b,
-            "better": self.better,
-            "strength": self.strength,
-            "scores": list(self.scores) if self.scores is not None else None,
+            **self.label.to_dict(),
             "subset": self.subset,
             "meta": dict(self.meta),
         }
@@ -149,23 +136,20 @@ class Pair:
         meta = record.get("meta")
         if isinstance(meta, str):
             meta = json.loads(meta) if meta else {}
-        scores = record.get("scores")
-        strength = record.get("strength")
-        if isinstance(strength, float):
-            # pandas hands an integer column with nulls back as floats (NaN for null).
-            strength = None if strength != strength else strength
         record_id = record["id"]
         if isinstance(record_id, bool) or not isinstance(record_id, (str, int)):
             raise PairError(f"pair id must be a non-empty string, got {record_id!r}")
+        try:
+            label = parse_ground_truth({key: record.get(key) for key in ("better", "strength", "scores")})
+        except GroundTruthError as error:
+            raise PairError(f"pair {str(record_id)!r}: {error}") from None
         return cls(
             id=str(record_id),
             source=record.get("source") or "unknown",
             conversation=list(record["conversation"]),
             response_a=record["response_a"],
             response_b=record["response_b"],
-            better=record["better"],
-            strength=strength,
-            scores=tuple(scores) if scores is not None else None,
+            label=label,
             subset=record.get("subset"),
             meta=meta or {},
         )
@@ -184,122 +168,6 @@ def _message(message, pair_id) -> dict:
 
 # ---------------------------------------------------------------------------------------------
 # Files
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """Yield a temporary path beside ``path``; on success move it over ``path`` in one step.
-
-    A reader never sees a half-written file, and a failed write leaves the old file alone. The
-    file gets the permissions of any new file under the umask (``mkstemp`` would make it 0600).
-
-    >>> import tempfile, os
-    >>> target = os.path.join(tempfile.mkdtemp(), "out.txt")
-    >>> with atomic_path(target) as tmp:
-    ...     _ = open(tmp, "w").write("done")
-    >>> open(target).read()
-    'done'
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _new_sibling(path, ".tmp", lambda name: os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)))
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def json_safe(value):
-    """``value`` with every nan / inf float as None, so it can be written as strict JSON.
-
-    >>> json_safe({"a": [1.0, float("nan")], "b": float("inf")})
-    {'a': [1.0, None], 'b': None}
-    """
-    if isinstance(value, float):
-        return value if value - value == 0 else None  # false for nan and inf
-    if isinstance(value, Mapping):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def _new_sibling(path: Path, suffix: str, create) -> str:
-    """Create (with ``create``) and return a new, unused name ``.NAME.<random><suffix>`` beside ``path``."""
-    for _ in range(100):
-        name = str(path.parent / f".{path.name}.{secrets.token_hex(4)}{suffix}")
-        try:
-            create(name)
-            return name
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"{path.parent}: could not create a temporary name for {path.name}")
-
-
-@contextlib.contextmanager
-def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a new folder beside ``path`` to fill; on success it replaces ``path`` as a whole.
-
-    The swap is one ``renameat2(RENAME_EXCHANGE)`` on Linux, so a reader (or a kill at any moment)
-    sees either the old complete folder or the new one, never a mix of their files; elsewhere it
-    is two renames (the old folder is kept aside until the new one is in place). On failure the
-    new folder is removed and ``path`` is untouched.
-
-    >>> import tempfile
-    >>> target = Path(tempfile.mkdtemp()) / "out"
-    >>> with atomic_folder(target) as tmp:
-    ...     _ = (tmp / "a.txt").write_text("new")
-    >>> sorted(p.name for p in target.iterdir())
-    ['a.txt']
-    """
-    import shutil
-
-    # Resolved: "." has no name to put a sibling beside, and a symlink to a folder should lead
-    # to its target being replaced, not the link.
-    path = Path(path).resolve()
-    if path.exists() and not path.is_dir():
-        raise NotADirectoryError(20, "is a file, not a folder", str(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # What a killed earlier run left beside DIR (its half-written or old folder) goes first.
-    leftover = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.(tmp|old)")
-    for sibling in path.parent.iterdir():
-        if leftover.fullmatch(sibling.name) and sibling.is_dir() and not sibling.is_symlink():
-            shutil.rmtree(sibling, ignore_errors=True)
-    tmp = Path(_new_sibling(path, ".tmp", lambda name: os.mkdir(name, 0o777)))
-    try:
-        yield tmp
-        if path.is_dir() and _exchange(tmp, path):
-            shutil.rmtree(tmp)  # the old folder, now under the temporary name
-            return
-        old = None
-        if path.exists():
-            old = Path(_new_sibling(path, ".old", lambda name: None))
-            os.rename(path, old)
-        os.rename(tmp, path)
-        if old is not None:
-            shutil.rmtree(old)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
-    import ctypes
-    import ctypes.util
-    import sys
-
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        renameat2 = libc.renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def pair_arrow_schema():
@@ -326,7 +194,7 @@ def write_pairs(pairs: Iterable[Pair], path: str | os.PathLike) -> int:
     """Write canonical pairs to ``path`` (.jsonl or .parquet), atomically; returns the count.
 
     >>> import tempfile, os
-    >>> pair = Pair("x:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", "a")
+    >>> pair = Pair("x:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", GroundTruth("a"))
     >>> path = os.path.join(tempfile.mkdtemp(), "pairs.parquet")
     >>> write_pairs([pair], path), read_pairs(path) == [pair]
     (1, True)
@@ -344,7 +212,7 @@ def write_pairs(pairs: Iterable[Pair], path: str | os.PathLike) -> int:
         elif path.suffix == ".jsonl":
             with open(tmp, "w", encoding="utf-8") as f:
                 for record in records:
-                    f.write(json.dumps(json_safe(record), ensure_ascii=False, allow_nan=False) + "\n")
+                    f.write(json_line(record) + "\n")
         else:
             raise ValueError(f"{path}: canonical pairs are written as .jsonl or .parquet")
     return len(records)

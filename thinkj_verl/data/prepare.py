@@ -3,7 +3,7 @@
 ::
 
     thinkj prepare --source helpsteer2 --input PATH_OR_HUB_ID --out DIR --format strength \\
-        [--orders both|random|ab] [--seed N] [--val-fraction F] \\
+        [--orders both|balanced|ab] [--seed N] [--val-fraction F] \\
         [--tokenizer PATH --max-prompt-length N]
 
 Writes DIR as a whole: every file goes to a new folder beside DIR, which then replaces DIR in
@@ -31,13 +31,15 @@ import os
 import random
 import sys
 from collections import Counter
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from thinkj_verl import argtypes
 from thinkj_verl.data.lengths import PieceLengths, length_stats, token_length_stats
-from thinkj_verl.data.pairs import atomic_folder, atomic_path, write_pairs
+from thinkj_verl.data.pairs import write_pairs
 from thinkj_verl.data.rows import ORDER_POLICIES, assign_orders, judge_row, row_arrow_schema
 from thinkj_verl.data.sources import SOURCES, load_pairs
+from thinkj_verl.files import atomic_folder, atomic_path, write_json
 from thinkj_verl.formats import FORMATS, get_format
 from thinkj_verl.prompts import label_for
 
@@ -66,7 +68,7 @@ def split_pairs(pairs: list, val_fraction: float, seed) -> tuple[list, list]:
 def _better_is_longer(pairs: list) -> dict:
     longer = shorter = equal = 0
     for pair in pairs:
-        better, worse = (pair.response_a, pair.response_b) if pair.better == "a" else (pair.response_b, pair.response_a)
+        better, worse = pair.better_and_worse()
         if len(better) > len(worse):
             longer += 1
         elif len(better) < len(worse):
@@ -81,79 +83,126 @@ def _better_is_longer(pairs: list) -> dict:
     }
 
 
-def prepare(
-    source: str,
-    input,
-    out,
-    formats: list[str],
-    orders: str = "both",
-    seed: int = 0,
-    val_fraction: float = 0.05,
-    tokenizer=None,
-    max_prompt_length: int | None = None,
-    batch_size: int = 1024,
-    workers: int | None = None,
-    **source_options,
-) -> dict:
-    """Run the whole conversion and write the files; returns the summary dict.
+@dataclass(frozen=True)
+class PrepareOptions:
+    """Everything `prepare` does to the pairs after reading them; checked when made.
 
     ``tokenizer`` is a path or a loaded tokenizer; with it, pairs whose judge prompt (in any
     emitted order and format) is longer than ``max_prompt_length`` tokens are skipped.
-    Everything that can fail on the input (tokenizer, conversion, counting) happens before the
-    first file is written, so such a failure leaves DIR as it was.
+
+    >>> PrepareOptions(formats=("strength",), orders="random").measured_orders
+    ('ab', 'ba')
+    >>> PrepareOptions(formats=("strength", "strength"))
+    Traceback (most recent call last):
+    ...
+    ValueError: --format lists a format twice: ['strength', 'strength']
     """
-    formats = [get_format(f).name for f in formats]
-    if len(set(formats)) != len(formats):
-        raise ValueError(f"--format lists a format twice: {formats}")
-    if orders not in ORDER_POLICIES:
-        raise ValueError(f"--orders must be one of {ORDER_POLICIES}, got {orders!r}")
-    if max_prompt_length is not None and tokenizer is None:
-        raise ValueError("--max-prompt-length needs --tokenizer (lengths are counted in the judge's tokens)")
+
+    formats: tuple[str, ...] = ("strength",)
+    orders: str = "both"
+    seed: int = 0
+    val_fraction: float = 0.05
+    tokenizer: object = None
+    max_prompt_length: int | None = None
+    batch_size: int = 1024
+    workers: int | None = None
+
+    def __post_init__(self):
+        formats = [get_format(f).name for f in self.formats]
+        if len(set(formats)) != len(formats):
+            raise ValueError(f"--format lists a format twice: {formats}")
+        object.__setattr__(self, "formats", tuple(formats))
+        if self.orders not in ORDER_POLICIES:
+            raise ValueError(f"--orders must be one of {ORDER_POLICIES}, got {self.orders!r}")
+        if self.max_prompt_length is not None and self.tokenizer is None:
+            raise ValueError("--max-prompt-length needs --tokenizer (lengths are counted in the judge's tokens)")
+
+    @property
+    def measured_orders(self) -> tuple[str, ...]:
+        """The orders a pair's prompts are measured in: "random" may show either."""
+        return ("ab",) if self.orders == "ab" else ("ab", "ba")
+
+
+def prepare(source: str, input, out, formats: list[str], **options) -> dict:
+    """Run the whole conversion and write the files; returns the summary dict.
+
+    ``options`` are the fields of `PrepareOptions` (``orders``, ``seed``, ``val_fraction``,
+    ``tokenizer``, ...) and the source's own options (`thinkj_verl.data.sources.load_pairs`).
+    The steps: read and convert, split, filter by length, order, write. Everything that can fail
+    on the input (tokenizer, conversion, counting) happens before the first file is written, so
+    such a failure leaves DIR as it was.
+    """
+    names = {f.name for f in fields(PrepareOptions)} - {"formats"}
+    settings = PrepareOptions(formats=tuple(formats), **{k: options.pop(k) for k in names & set(options)})
     check_out(out)
+    tokenizer = settings.tokenizer
     if isinstance(tokenizer, (str, Path)):
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(str(tokenizer))
 
+    pairs, skipped, read = read_source(source, input, options)
+    splits = dict(zip(("train", "val"), split_pairs(pairs, settings.val_fraction, settings.seed)))
+    _check_splits(splits, settings.val_fraction, len(pairs), read, skipped)
+    counters = {
+        fmt: PieceLengths(tokenizer, fmt, batch_size=settings.batch_size, workers=settings.workers)
+        for fmt in settings.formats
+    } if tokenizer else {}
+    token_counts = {}
+    if counters:
+        splits, token_counts = filter_lengths(splits, counters, settings, skipped)
+        if settings.max_prompt_length is not None:
+            _check_splits(splits, settings.val_fraction, len(pairs), read, skipped)
+    # Orders are assigned after filtering, so "random" stays balanced over the pairs kept.
+    split_orders = {name: assign_orders(split, settings.orders, seed=f"{settings.seed}:{name}")
+                    for name, split in splits.items()}
+    counted = {"source": source, "input": str(input) if not isinstance(input, (list, tuple)) else "<rows>",
+               "read": read, "skipped": skipped}
+    return write(out, settings, splits, split_orders, counted, counters, token_counts)
+
+
+def read_source(source: str, input, source_options: dict) -> tuple[list, Counter, int]:
+    """Read ``input`` and convert it with ``source``'s converter: ``(pairs, skipped, rows read)``."""
     pairs, skipped = load_pairs(source, input, **source_options)
     read = len(pairs) + sum(skipped.values())
     if source == "rmbench":
         # One RM-Bench row gives nine pairs.
         read = len({p.meta["item_id"] for p in pairs}) + sum(skipped.values())
-
     if read == 0:
         raise ValueError(f"{input}: no rows to read (empty file?); nothing was written")
-    splits = dict(zip(("train", "val"), split_pairs(pairs, val_fraction, seed)))
-    _check_splits(splits, val_fraction, len(pairs), read, skipped)
+    return pairs, skipped, read
 
-    # A pair is kept only if every prompt it can produce fits: "random" may show either order.
-    measured_orders = ("ab",) if orders == "ab" else ("ab", "ba")
-    counters = {fmt: PieceLengths(tokenizer, fmt, batch_size=batch_size, workers=workers) for fmt in formats} if tokenizer else {}
-    token_counts: dict[str, list[dict]] = {}  # split -> per pair {(format, order): tokens}
+
+def filter_lengths(splits: dict, counters: dict, settings: PrepareOptions, skipped: Counter) -> tuple[dict, dict]:
+    """Count each pair's prompt tokens and, with ``max_prompt_length``, keep only the pairs whose
+    every prompt fits (counted in ``skipped``). Returns the kept splits and, per split, each kept
+    pair's ``{(format, order): tokens}``."""
+    orders, limit = settings.measured_orders, settings.max_prompt_length
+    kept_splits, token_counts = {}, {}
     for name, split in splits.items():
-        if not counters:
-            break
         per_format = {}
         for fmt, counter in counters.items():
-            if max_prompt_length is None:
-                per_format[fmt] = (list(range(len(split))), counter.measure(split, measured_orders))
+            if limit is None:
+                per_format[fmt] = (list(range(len(split))), counter.measure(split, orders))
             else:
-                per_format[fmt] = counter.filter(split, measured_orders, max_prompt_length)
+                per_format[fmt] = counter.filter(split, orders, limit)
         kept = sorted(set.intersection(*(set(k) for k, _ in per_format.values())))
         lookup = {fmt: dict(zip(k, counts)) for fmt, (k, counts) in per_format.items()}
         token_counts[name] = [
-            {(fmt, order): n for fmt in formats for order, n in zip(measured_orders, lookup[fmt][i] or NOT_COUNTED)}
+            {(fmt, order): n for fmt in settings.formats for order, n in zip(orders, lookup[fmt][i] or NOT_COUNTED)}
             for i in kept
         ]
-        if max_prompt_length is not None:
-            skipped[TOO_LONG.format(max_prompt_length)] += len(split) - len(kept)
-        splits[name] = [split[i] for i in kept]
-    if max_prompt_length is not None:
-        _check_splits(splits, val_fraction, len(pairs), read, skipped)
-    # Orders are assigned after filtering, so "random" stays balanced over the pairs kept.
-    split_orders = {name: assign_orders(split, orders, seed=f"{seed}:{name}") for name, split in splits.items()}
+        if limit is not None:
+            skipped[TOO_LONG.format(limit)] += len(split) - len(kept)
+        kept_splits[name] = [split[i] for i in kept]
+    return kept_splits, token_counts
 
+
+def write(out, settings: PrepareOptions, splits: dict, split_orders: dict, counted: dict,
+          counters: dict, token_counts: dict) -> dict:
+    """Write DIR as a whole (rows per format, canonical pairs, summary.json); returns the summary."""
     out = Path(out)
+    formats = settings.formats
     files = {}
     for fmt in formats:
         for name in splits:
@@ -162,13 +211,6 @@ def prepare(
     files["pairs_train"] = str(out / "pairs_train.parquet")
     files["pairs_val"] = str(out / "pairs_val.parquet")
 
-    better_at = Counter(
-        label_for(pair, order).better
-        for name, split in splits.items()
-        for pair, pair_orders in zip(split, split_orders[name])
-        for order in pair_orders
-    )
-    written = {name: sum(len(o) for o in split_orders[name]) for name in splits}
     with atomic_folder(out) as stage:  # the new DIR replaces the old one as a whole
         staged = {key: stage / Path(path).relative_to(out) for key, path in files.items()}
         char_lengths = []
@@ -187,40 +229,50 @@ def prepare(
                 for order in pair_orders
                 for fmt in formats
             ]
-            prompt_length = token_length_stats(rows, counters, seed=seed)
+            prompt_length = token_length_stats(rows, counters, seed=settings.seed)
         else:
             prompt_length = length_stats(char_lengths, "characters")
-
-        kept_pairs = splits["train"] + splits["val"]
-        total_rows = better_at["a"] + better_at["b"]
-        summary = {
-            "source": source,
-            "input": str(input) if not isinstance(input, (list, tuple)) else "<rows>",
-            "formats": formats,
-            "orders": orders,
-            "seed": seed,
-            "val_fraction": val_fraction,
-            "read": read,
-            "pairs": len(kept_pairs),
-            "skipped": dict(sorted(skipped.items())),
-            "written": {
-                "train": written["train"],
-                "val": written["val"],
-                "pairs_train": len(splits["train"]),
-                "pairs_val": len(splits["val"]),
-            },
-            "better_position": {
-                "a": better_at["a"],
-                "b": better_at["b"],
-                "share_a": round(better_at["a"] / total_rows, 4) if total_rows else None,
-            },
-            "better_is_longer": _better_is_longer(kept_pairs),
-            "prompt_length": prompt_length,
-            "files": files,
-        }
-        with atomic_path(stage / "summary.json") as tmp:
-            Path(tmp).write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+        summary = _summary(settings, splits, split_orders, counted, prompt_length, files)
+        write_json(stage / "summary.json", summary)
     return summary
+
+
+def _summary(settings: PrepareOptions, splits: dict, split_orders: dict, counted: dict,
+             prompt_length: dict, files: dict) -> dict:
+    better_at = Counter(
+        label_for(pair, order).better
+        for name, split in splits.items()
+        for pair, pair_orders in zip(split, split_orders[name])
+        for order in pair_orders
+    )
+    written = {name: sum(len(o) for o in split_orders[name]) for name in splits}
+    kept_pairs = splits["train"] + splits["val"]
+    total_rows = better_at["a"] + better_at["b"]
+    return {
+        "source": counted["source"],
+        "input": counted["input"],
+        "formats": list(settings.formats),
+        "orders": settings.orders,
+        "seed": settings.seed,
+        "val_fraction": settings.val_fraction,
+        "read": counted["read"],
+        "pairs": len(kept_pairs),
+        "skipped": dict(sorted(counted["skipped"].items())),
+        "written": {
+            "train": written["train"],
+            "val": written["val"],
+            "pairs_train": len(splits["train"]),
+            "pairs_val": len(splits["val"]),
+        },
+        "better_position": {
+            "a": better_at["a"],
+            "b": better_at["b"],
+            "share_a": round(better_at["a"] / total_rows, 4) if total_rows else None,
+        },
+        "better_is_longer": _better_is_longer(kept_pairs),
+        "prompt_length": prompt_length,
+        "files": files,
+    }
 
 
 def check_out(out) -> None:

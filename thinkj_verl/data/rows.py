@@ -18,13 +18,16 @@ with every key present (None where absent) so parquet stores one struct type. ``
 the pair's meta as JSON text.
 
 Order policies: ``both`` emits every pair in both orders (same pair id); ``ab`` keeps the
-canonical order; ``random`` picks one order per pair with a seeded shuffle that puts the
+canonical order; ``balanced`` picks one order per pair with a seeded shuffle that puts the
 better response at (a) for exactly half of the pairs (one more for an odd count), whatever
-the source's own balance.
+the source's own balance. ``random`` is the older name of ``balanced`` and is still accepted.
+(``thinkj eval --orders random`` is a different draw: an independent seeded coin per pair,
+so a subset of a benchmark gets the same orders; see `thinkj_verl.eval.run.plan_orders`.)
 
 >>> from thinkj_verl.data.pairs import Pair
->>> pairs = [Pair(f"p:{i}", "local", [{"role": "user", "content": "q"}], "x", "y", "a") for i in range(4)]
->>> orders = assign_orders(pairs, "random", seed=0)
+>>> from thinkj_verl.ground_truth import GroundTruth
+>>> pairs = [Pair(f"p:{i}", "local", [{"role": "user", "content": "q"}], "x", "y", GroundTruth("a")) for i in range(4)]
+>>> orders = assign_orders(pairs, "balanced", seed=0)
 >>> sorted(label_for(p, o[0]).better for p, o in zip(pairs, orders))
 ['a', 'a', 'b', 'b']
 """
@@ -35,10 +38,13 @@ import json
 import random
 from collections.abc import Sequence
 
-from thinkj_verl.data.pairs import json_safe
+from thinkj_verl.files import json_safe
 from thinkj_verl.prompts import judge_messages, label_for
 
-ORDER_POLICIES = ("both", "random", "ab")
+BALANCED = "balanced"
+# Older names still accepted, and the policy each stands for.
+ORDER_POLICY_ALIASES = {"random": BALANCED}
+ORDER_POLICIES = ("both", BALANCED, "ab", *ORDER_POLICY_ALIASES)
 DATA_SOURCE_PREFIX = "thinkj/"
 ABILITY = "judge"
 
@@ -125,13 +131,35 @@ def balanced_better_positions(count: int, seed, epoch: int = 0) -> list[str]:
     return positions
 
 
+def pair_orders(pairs: Sequence, policy: str, seed=0) -> list[tuple]:
+    """Every ``(pair, order)`` the judge is shown under ``policy`` (`assign_orders`, flattened).
+
+    >>> from thinkj_verl.data.pairs import Pair
+    >>> from thinkj_verl.ground_truth import GroundTruth
+    >>> pair = Pair("p:0", "local", [{"role": "user", "content": "q"}], "x", "y", GroundTruth("a"))
+    >>> [order for _, order in pair_orders([pair], "both")]
+    ['ab', 'ba']
+    """
+    return [(pair, order) for pair, orders in zip(pairs, assign_orders(pairs, policy, seed)) for order in orders]
+
+
+def canonical_policy(policy: str) -> str:
+    """The order policy ``policy`` names, an older alias read as its current name.
+
+    >>> canonical_policy("random"), canonical_policy("both")
+    ('balanced', 'both')
+    """
+    return ORDER_POLICY_ALIASES.get(policy, policy)
+
+
 def assign_orders(pairs: Sequence, policy: str, seed=0, epoch: int = 0) -> list[tuple[str, ...]]:
     """The orders each pair is shown in under ``policy`` (see the module docstring)."""
+    policy = canonical_policy(policy)
     if policy == "both":
         return [("ab", "ba")] * len(pairs)
     if policy == "ab":
         return [("ab",)] * len(pairs)
-    if policy == "random":
+    if policy == BALANCED:
         positions = balanced_better_positions(len(pairs), seed, epoch)
-        return [("ab",) if pair.better == where else ("ba",) for pair, where in zip(pairs, positions)]
+        return [("ab",) if pair.label.better == where else ("ba",) for pair, where in zip(pairs, positions)]
     raise ValueError(f"order policy must be one of {ORDER_POLICIES}, got {policy!r}")

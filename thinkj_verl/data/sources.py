@@ -47,7 +47,7 @@ order the judge sees is decided later (`thinkj prepare --orders`, or the dataset
 >>> pairs, skipped = load_pairs("rewardbench", [  # rows may also be passed directly
 ...     {"id": 7, "prompt": "2+2?", "chosen": "4", "rejected": "5", "subset": "math-prm"},
 ...     {"id": 8, "prompt": "Hi", "chosen": "Hello", "rejected": "Hello", "subset": "alpacaeval-easy"}])
->>> [(p.id, p.better, p.subset) for p in pairs], dict(skipped)
+>>> [(p.id, p.label.better, p.subset) for p in pairs], dict(skipped)
 ([('rewardbench:7', 'a', 'math-prm')], {'identical responses': 1})
 """
 
@@ -121,7 +121,7 @@ def _make_pair(**fields) -> Pair:
     if not fields["conversation"] or not any(m["content"].strip() for m in fields["conversation"]):
         raise Skip(MALFORMED, "the prompt is empty")
     try:
-        return Pair(**fields)
+        return Pair.from_dict(fields)
     except PairError as e:
         raise Skip(MALFORMED, str(e)) from None
 
@@ -152,6 +152,19 @@ TIE_KEY = "tie"
 
 def _tie_fields() -> dict:
     return {"better": "a", "strength": None, "meta": {TIE_KEY: True}}
+
+
+def _signed_strength(value: int, column: str, options: Mapping) -> dict:
+    """The label of a signed strength: -3..-1 (a) better, 1..3 (b) better, by ``abs``; 0 a tie
+    (skipped unless ``keep_ties``). HelpSteer2's ``preference_strength`` and the Think-J release's
+    ``better`` use this encoding."""
+    if value == 0:
+        if not options.get("keep_ties"):
+            raise Skip(TIE)
+        return _tie_fields()
+    if not -3 <= value <= 3:
+        raise Skip(MALFORMED, f"{column} {value} is outside the signed strength -3..3")
+    return {"better": "a" if value < 0 else "b", "strength": abs(value)}
 
 
 def is_tie(pair_or_meta) -> bool:
@@ -188,18 +201,14 @@ def convert_helpsteer2(row: Mapping, index: int, options: Mapping) -> Pair:
     whole = isinstance(strength, int) or (isinstance(strength, float) and strength.is_integer())  # not nan/inf
     if isinstance(strength, bool) or not whole:
         raise Skip(MALFORMED, f"preference_strength {strength!r} is not an integer")
-    strength = int(strength)
-    if strength == 0 and not options.get("keep_ties"):
-        raise Skip(TIE)
-    if abs(strength) > 3:
-        raise Skip(MALFORMED, f"preference_strength {strength} is outside -3..3")
+    label = _signed_strength(int(strength), "preference_strength", options)
     return _make_pair(
         id=f"helpsteer2:{index}",
         source="helpsteer2",
         conversation=_helpsteer_conversation(_text(row, "prompt")),
         response_a=_text(row, "response_1"),
         response_b=_text(row, "response_2"),
-        **(_tie_fields() if strength == 0 else {"better": "a" if strength < 0 else "b", "strength": abs(strength)}),
+        **label,
         subset=row.get("split"),
     )
 
@@ -260,18 +269,12 @@ def convert_thinkj_release(row: Mapping, index: int, options: Mapping) -> Pair:
     better = _release_better(row.get("better"))
     if isinstance(better, bool) or not isinstance(better, int):
         raise Skip(MALFORMED, f"better {better!r} is not 1, 2 or a signed strength")
-    if better == 0:
-        if not options.get("keep_ties"):
-            raise Skip(TIE)
-        label = _tie_fields()
-    elif options.get("better_encoding") == "choice":
+    if better != 0 and options.get("better_encoding") == "choice":
         if better not in (1, 2):
             raise Skip(MALFORMED, f"better {better} is not 1 or 2")
         label = {"better": "a" if better == 1 else "b", "strength": None}
     else:
-        if not -3 <= better <= 3:
-            raise Skip(MALFORMED, f"better {better} is outside the signed strength -3..3")
-        label = {"better": "a" if better < 0 else "b", "strength": abs(better)}
+        label = _signed_strength(better, "better", options)
     return _make_pair(
         id=f"thinkj_release:{row.get('id', index)}",
         source="thinkj_release",

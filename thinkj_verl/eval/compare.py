@@ -17,7 +17,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from thinkj_verl.eval.report import consistency_row, headline, pct, write_text
+from thinkj_verl.eval.report import consistency_row, headline, pct
+from thinkj_verl.files import write_text
 
 
 def load_metrics(directory: str | Path) -> dict:

@@ -13,11 +13,10 @@ are percentages with one decimal, as in the papers; ``metrics.json`` keeps fract
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from thinkj_verl.data.pairs import atomic_path, json_safe
+from thinkj_verl.files import atomic_path
 from thinkj_verl.eval import judgebench, rewardbench2
 from thinkj_verl.eval.metrics import (
     REWARDBENCH_SECTIONS,
@@ -44,24 +43,6 @@ def pct(value: float | None) -> str:
     ('90.5', '—')
     """
     return "—" if value is None else f"{100 * value:.1f}"
-
-
-def write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically."""
-    with atomic_path(path) as tmp:
-        Path(tmp).write_text(text, encoding="utf-8")
-
-
-def write_json(path: str | Path, data) -> None:
-    """Write ``data`` as indented, strict JSON to ``path`` atomically (nan and inf become null).
-
-    >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "m.json")
-    >>> write_json(path, {"accuracy": float("nan")}); open(path).read()
-    '{\\n  "accuracy": null\\n}\\n'
-    """
-    # An undefined number is null in JSON; NaN is not JSON at all and breaks strict readers.
-    write_text(path, json.dumps(json_safe(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 # --- headline tables (shared with `thinkj eval compare`) --------------------------------------

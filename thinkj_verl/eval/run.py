@@ -23,7 +23,7 @@ from pathlib import Path
 
 from thinkj_verl import argtypes
 from thinkj_verl.formats import FORMATS
-from thinkj_verl.generation import BACKENDS, add_engine_arguments, engine_options
+from thinkj_verl.generation import add_engine_arguments, engine_options, resolve_backend
 
 # benchmark -> (converter in thinkj_verl.data.sources, default hub id)
 BENCHMARKS: dict[str, tuple[str | None, str | None]] = {
@@ -125,21 +125,10 @@ def versions() -> dict[str, str]:
     return found
 
 
-def resolve_backend(backend: str) -> str:
-    """``auto`` -> ``vllm`` when vLLM is installed and CUDA is visible, else ``transformers``."""
-    if backend != "auto":
-        return backend
-    import importlib.util
-
-    import torch
-
-    return "vllm" if torch.cuda.is_available() and importlib.util.find_spec("vllm") else "transformers"
-
-
 def _check_run_file(out_dir: Path, settings: dict) -> None:
     import json
 
-    from thinkj_verl.eval.report import write_json
+    from thinkj_verl.files import write_json
 
     path = out_dir / RUN_FILE
     if path.exists():
@@ -241,7 +230,8 @@ def score_and_report(generations_path: Path, out_dir: Path, info: dict, *, requi
     """
     from thinkj_verl.eval import judgebench, rewardbench2
     from thinkj_verl.eval import metrics as m
-    from thinkj_verl.eval.report import render_report, write_json, write_plots, write_text
+    from thinkj_verl.eval.report import render_report, write_plots
+    from thinkj_verl.files import write_json, write_text
     from thinkj_verl.eval.scoring import score_records
     from thinkj_verl.eval.store import read_generations
 
@@ -317,10 +307,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", default="strength", choices=list(FORMATS), help="the judge's output format")
     parser.add_argument("--out", help="output directory (default with --generations: the file's directory)")
     parser.add_argument("--orders", choices=ORDER_CHOICES, default="both")
-    parser.add_argument(
-        "--backend", choices=("auto", *BACKENDS), default="auto",
-        help="auto: vllm when it is installed and a GPU is visible, else transformers",
-    )
     add_engine_arguments(parser)
     parser.add_argument("--max-new-tokens", type=argtypes.positive_int, default=4096)
     parser.add_argument("--temperature", type=argtypes.non_negative_float, default=0.0)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from thinkj_verl.ground_truth import GroundTruth, parse_ground_truth
+from thinkj_verl.ground_truth import GroundTruth, is_right, parse_ground_truth
 from thinkj_verl.parser import Judgment, parse_judgment
 
 UNPARSABLE_CREDIT = 0.5
@@ -43,7 +43,7 @@ class ScoredJudgment:
     @property
     def right(self) -> bool:
         """A readable verdict naming the better response."""
-        return self.parsed and self.judgment.verdict == self.label.better
+        return self.parsed and is_right(self.judgment, self.label.better)
 
     @property
     def correct(self) -> float:

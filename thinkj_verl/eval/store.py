@@ -35,10 +35,10 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from thinkj_verl.data.pairs import json_safe
+from thinkj_verl.files import json_safe
 from thinkj_verl.ground_truth import GroundTruthError, parse_ground_truth
+from thinkj_verl.prompts import ORDERS
 
-ORDERS = ("ab", "ba")
 REQUIRED_KEYS = ("pair_id", "order", "label", "text")
 
 

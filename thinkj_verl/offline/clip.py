@@ -23,12 +23,12 @@ Therefore, Response (a) is better, and the strength is [[3]].
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from thinkj_verl.files import write_json, write_jsonl
 from thinkj_verl.formats import THINK_CLOSE, THINK_OPEN, get_format
 from thinkj_verl.parser import Judgment, parse_judgment
 
@@ -142,26 +142,6 @@ def clip_rows(rows, fmt: str, field: str = "output") -> tuple[list[dict], Counte
     return kept, skipped
 
 
-def write_jsonl(rows, path: str | Path) -> None:
-    """Write rows as strict jsonl (a NaN passed through becomes null), atomically."""
-    from thinkj_verl.data.pairs import atomic_path, json_safe
-
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as f:
-            for row in rows:
-                f.write(json.dumps(json_safe(row), ensure_ascii=False, allow_nan=False) + "\n")
-
-
-def write_json(value, path: str | Path) -> None:
-    """Write ``value`` as indented JSON, atomically."""
-    from thinkj_verl.data.pairs import atomic_path
-
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(value, f, indent=2, ensure_ascii=False)
-            f.write("\n")
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="thinkj clip",
@@ -186,9 +166,9 @@ def main(argv: list[str]) -> int:
             raise ValueError(f"{options.input}, row {rows.index(first)} has no column {options.field!r} "
                              f"(columns: {sorted(first)}); pass --field NAME")
         kept, skipped = clip_rows(rows, options.format, options.field)
-        write_jsonl(kept, options.out)
+        write_jsonl(options.out, kept)
         report = {"read": len(rows), "clipped": len(kept), "not_clipped": dict(skipped)}
-        write_json(report, Path(options.out).with_suffix(".report.json"))
+        write_json(Path(options.out).with_suffix(".report.json"), report)
     except (FileNotFoundError, ValueError) as error:
         print(f"thinkj clip: {error}", file=sys.stderr)
         return 2

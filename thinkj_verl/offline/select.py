@@ -41,7 +41,9 @@ import numpy as np
 
 from thinkj_verl import argtypes
 from thinkj_verl.generation import add_engine_arguments, engine_options
-from thinkj_verl.offline.clip import clip_trace, write_json, write_jsonl
+from thinkj_verl.files import write_json, write_jsonl
+from thinkj_verl.ground_truth import is_right
+from thinkj_verl.offline.clip import clip_trace
 from thinkj_verl.parser import parse_judgment
 
 ENCODERS = ("minilm", "hashing")
@@ -124,7 +126,9 @@ def instruction_text(pair) -> str:
     """What the diversity step embeds: the user turns of the conversation.
 
     >>> from thinkj_verl.data.pairs import Pair
-    >>> instruction_text(Pair("p", "s", [{"role": "user", "content": "Hi"}], "a", "b", "a"))
+
+    >>> from thinkj_verl.ground_truth import GroundTruth
+    >>> instruction_text(Pair("p", "s", [{"role": "user", "content": "Hi"}], "a", "b", GroundTruth("a")))
     'Hi'
     """
     return "\n".join(m["content"] for m in pair.conversation if m["role"] == "user")
@@ -140,7 +144,7 @@ def is_wrong(text: str, label_better: str, fmt: str, truncated: bool = False) ->
     (True, True)
     """
     judgment = parse_judgment(text, fmt, truncated=truncated)
-    return not judgment.format_ok or judgment.verdict != label_better
+    return not is_right(judgment, label_better)
 
 
 def difficulty_filter(pairs, judgments: dict[str, list[dict]], fmt: str) -> tuple[list, Counter]:
@@ -219,7 +223,7 @@ def accuracy_filter(pairs, traces: dict[str, list[dict]], fmt: str) -> tuple[lis
             clipped = clip_trace(note.get("output"), fmt, truncated=bool(note.get("truncated")))
             if not clipped.ok:
                 reasons.append(f"trace not clipped: {clipped.reason}")
-            elif clipped.judgment.verdict != label_for(pair, order).better:
+            elif not is_right(clipped.judgment, label_for(pair, order).better, need_format=False):
                 reasons.append("trace verdict disagrees with the label")
             else:
                 kept.append(pair)
@@ -335,8 +339,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--k", type=argtypes.positive_int, default=3, help="judge runs per pair (paper: 3)")
     parser.add_argument("--temperature", type=argtypes.non_negative_float, default=1.0)
     parser.add_argument("--max-new-tokens", type=argtypes.positive_int, default=2048)
-    parser.add_argument("--backend", default="auto", choices=("auto", "transformers", "vllm"),
-                        help="auto: vLLM when it is installed and a GPU is visible, else transformers (as thinkj eval)")
     add_engine_arguments(parser)
     parser.add_argument("--encoder", default="minilm", choices=ENCODERS)
     parser.add_argument("--threshold", type=argtypes.cosine, default=DEFAULT_THRESHOLD, help="cosine at which instructions merge")
@@ -348,7 +350,7 @@ def main(argv: list[str]) -> int:
         parser.error("give exactly one of --judge, --judgments, --no-difficulty")
 
     from thinkj_verl.data.pairs import read_pairs, read_records, write_pairs
-    from thinkj_verl.eval.run import resolve_backend
+    from thinkj_verl.generation import resolve_backend
     from thinkj_verl.prompts import judge_messages
 
     out = Path(options.out)
@@ -364,29 +366,29 @@ def main(argv: list[str]) -> int:
                                   backend=resolve_backend(options.backend),
                                   temperature=options.temperature, max_new_tokens=options.max_new_tokens,
                                   seed=options.seed, **engine_options(options))
-                write_jsonl([{"pair_id": pid, **r} for pid, rs in runs.items() for r in rs], out / "judgments.jsonl")
+                write_jsonl(out / "judgments.jsonl", [{"pair_id": pid, **r} for pid, rs in runs.items() for r in rs])
             else:
                 runs = _group_by_pair(read_records(options.judgments), options.judgments, text_key="text")
             pairs, dropped = difficulty_filter(pairs, runs, options.format)
             funnel.add("difficulty", len(pairs), dropped)
         pairs, merged = diversity_filter(pairs, get_encoder(options.encoder), options.threshold)
         funnel.add("diversity", len(pairs), {f"near-duplicate (cosine >= {options.threshold})": len(merged)})
-        write_json(merged, out / "merged.json")
+        write_json(out / "merged.json", merged)
         if options.traces:
             rows = read_records(options.traces)
             if options.field != "output":
                 rows = [{**row, "output": row.get(options.field)} if isinstance(row, dict) else row for row in rows]
             pairs, sft_rows, dropped = accuracy_filter(pairs, _group_by_pair(rows, options.traces), options.format)
             funnel.add("accuracy", len(pairs), dropped)
-            write_jsonl(sft_rows, out / "sft.jsonl")
-            write_jsonl(critic_rows(pairs, sft_rows, options.format), out / "critic_sft.jsonl")
+            write_jsonl(out / "sft.jsonl", sft_rows)
+            write_jsonl(out / "critic_sft.jsonl", critic_rows(pairs, sft_rows, options.format))
         else:
             write_jsonl(
-                [{"pair_id": p.id, "order": "ab", "prompt": judge_messages(p, options.format, "ab")} for p in pairs],
                 out / "to_annotate.jsonl",
+                [{"pair_id": p.id, "order": "ab", "prompt": judge_messages(p, options.format, "ab")} for p in pairs],
             )
         write_pairs(pairs, out / "selected.jsonl")
-        write_json(funnel.to_dict(), out / "funnel.json")
+        write_json(out / "funnel.json", funnel.to_dict())
     except (FileNotFoundError, ValueError, ImportError) as error:
         print(f"thinkj select: {error}", file=sys.stderr)
         return 2

@@ -27,6 +27,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The offline recipes are found as every recipe is: the package thinkj_verl.recipes.
+from thinkj_verl.hydra_recipes import offline_recipes_dir as recipes_dir
+
 METHODS = ("sft", "dpo", "bt")
 
 # What each method's rows must carry (trl's conversational formats).
@@ -45,21 +48,6 @@ CPU_OVERRIDES = (
     "trl.model_init_kwargs.attn_implementation=sdpa",
     "trl.report_to=none",
 )
-
-
-def recipes_dir() -> Path:
-    """The folder holding the offline recipes: the source checkout when running from one (so an
-    edited recipe counts at once in an editable install), else the installed copy."""
-    checkout = Path(__file__).resolve().parents[2] / "recipes" / "offline"
-    if checkout.is_dir():
-        return checkout
-    from thinkj_verl.hydra_recipes import RecipesNotFoundError
-    from thinkj_verl.hydra_recipes import recipes_dir as all_recipes
-
-    try:
-        return all_recipes() / "offline"
-    except RecipesNotFoundError:
-        return checkout
 
 
 def resolve_recipe(config: str | None, method: str) -> Path:

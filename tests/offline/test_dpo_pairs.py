@@ -7,8 +7,10 @@ import json
 import pytest
 
 from thinkj_verl.data.pairs import Pair, write_pairs
+
+from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.generation import Generation
-from thinkj_verl.offline.pairs import (
+from thinkj_verl.offline.dpo_pairs import (
     ALL_RIGHT,
     ALL_WRONG,
     CRITIC_EMPTY,
@@ -102,7 +104,7 @@ def test_length_balance_keeps_half_longer_and_is_seeded():
 
 
 def _pair(pid, better="a", a="short", b="a much longer reply"):
-    return Pair(pid, "fixture", [{"role": "user", "content": f"question {pid}"}], a, b, better)
+    return Pair(pid, "fixture", [{"role": "user", "content": f"question {pid}"}], a, b, GroundTruth(better))
 
 
 def test_rise_sft_rows_keep_consistent_samples_then_balance_length():

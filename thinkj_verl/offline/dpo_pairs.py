@@ -40,7 +40,8 @@ from pathlib import Path
 
 from thinkj_verl import argtypes
 from thinkj_verl.generation import add_engine_arguments, engine_options
-from thinkj_verl.parser import Judgment, parse_judgment
+from thinkj_verl.ground_truth import is_right, other_side
+from thinkj_verl.parser import parse_judgment
 
 METHODS = ("critic", "sampling", "rise", "bt")
 
@@ -68,18 +69,10 @@ class JudgmentPair:
         return self.chosen is not None
 
 
-def _other(verdict: str) -> str:
-    return "b" if verdict == "a" else "a"
-
-
-def _is_right(judgment: Judgment, label: str) -> bool:
-    return judgment.format_ok and judgment.verdict == label
-
-
 def critic_verdict(judge_text: str, label: str, fmt: str, truncated: bool = False) -> str:
     """The verdict the critic is asked to support: the wrong one if the judge is right, else the right one."""
-    right = _is_right(parse_judgment(judge_text, fmt, truncated=truncated), label)
-    return _other(label) if right else label
+    right = is_right(parse_judgment(judge_text, fmt, truncated=truncated), label)
+    return other_side(label) if right else label
 
 
 def critic_pair(
@@ -101,8 +94,8 @@ def critic_pair(
     'dropped: critic trace empty'
     """
     judge = parse_judgment(judge_text, fmt, truncated=judge_truncated)
-    right = _is_right(judge, label)
-    asked = _other(label) if right else label
+    right = is_right(judge, label)
+    asked = other_side(label) if right else label
     critic = parse_judgment(critic_text, fmt, truncated=critic_truncated)
     if not critic.format_ok or critic.verdict != asked:
         return JudgmentPair(None, None, CRITIC_OFF)
@@ -127,9 +120,9 @@ def sampling_pair(samples: list[tuple[str, bool]], label: str, fmt: str) -> Judg
     right = wrong = None
     for text, truncated in samples:
         judgment = parse_judgment(text, fmt, truncated=truncated)
-        if _is_right(judgment, label) and judgment.trace.strip():
+        if is_right(judgment, label) and judgment.trace.strip():
             right = text if right is None else right
-        elif not _is_right(judgment, label):
+        elif not is_right(judgment, label):
             wrong = text if wrong is None else wrong
     if right is None:
         return JudgmentPair(None, None, ALL_WRONG)
@@ -146,8 +139,8 @@ def position_consistent(text_ab: str, text_ba: str, label_ab: str, fmt: str) -> 
     >>> position_consistent("Therefore, Response (a) is better.", "Therefore, Response (a) is better.", "a", "binary")
     False
     """
-    return _is_right(parse_judgment(text_ab, fmt), label_ab) and _is_right(
-        parse_judgment(text_ba, fmt), _other(label_ab)
+    return is_right(parse_judgment(text_ab, fmt), label_ab) and is_right(
+        parse_judgment(text_ba, fmt), other_side(label_ab)
     )
 
 
@@ -182,15 +175,15 @@ def bt_rows(pairs) -> list[dict]:
     """Bradley-Terry rows: the conversation, the better response as chosen, the worse as rejected.
 
     >>> from thinkj_verl.data.pairs import Pair
-    >>> row = bt_rows([Pair("p", "s", [{"role": "user", "content": "2+2?"}], "5", "4", "b")])[0]
+
+    >>> from thinkj_verl.ground_truth import GroundTruth
+    >>> row = bt_rows([Pair("p", "s", [{"role": "user", "content": "2+2?"}], "5", "4", GroundTruth("b"))])[0]
     >>> row["chosen"], row["rejected"]
     ([{'role': 'assistant', 'content': '4'}], [{'role': 'assistant', 'content': '5'}])
     """
     rows = []
     for pair in pairs:
-        better, worse = (
-            (pair.response_a, pair.response_b) if pair.better == "a" else (pair.response_b, pair.response_a)
-        )
+        better, worse = pair.better_and_worse()
         rows.append(dpo_row([dict(m) for m in pair.conversation], better, worse, pair_id=pair.id))
     return rows
 
@@ -198,21 +191,16 @@ def bt_rows(pairs) -> list[dict]:
 # Generation at the edge
 
 
-def _shown(pairs, policy: str, seed: int) -> list[tuple]:
-    from thinkj_verl.data.rows import assign_orders
-
-    return [(pair, order) for pair, orders in zip(pairs, assign_orders(pairs, policy, seed)) for order in orders]
-
-
 def build_critic_pairs(pairs, judge: str, critic: str, fmt: str, *, rounds: int = 1, orders: str = "random",
                        seed: int = 0, **generation) -> tuple[list[dict], Counter]:
     """Critic-guided DPO rows: judge every (pair, order), ask the critic, apply `critic_pair`."""
+    from thinkj_verl.data.rows import pair_orders
     from thinkj_verl.generation import generate
     from thinkj_verl.prompts import critic_messages, judge_messages, label_for
 
     judge_temperature = generation.pop("temperature", 1.0)
     critic_temperature = generation.pop("critic_temperature", 0.0)
-    shown = _shown(pairs, orders, seed)
+    shown = pair_orders(pairs, orders, seed)
     rows, counts, seen = [], Counter(), set()
     for round_no in range(rounds):
         prompts = [judge_messages(pair, fmt, order) for pair, order in shown]
@@ -239,10 +227,11 @@ def build_critic_pairs(pairs, judge: str, critic: str, fmt: str, *, rounds: int 
 def build_sampling_pairs(pairs, judge: str, fmt: str, *, n: int, orders: str = "random", seed: int = 0,
                          **generation) -> tuple[list[dict], Counter, list[tuple]]:
     """Sampling baseline rows from ``n`` judge samples per (pair, order); also returns the samples."""
+    from thinkj_verl.data.rows import pair_orders
     from thinkj_verl.generation import generate
     from thinkj_verl.prompts import judge_messages, label_for
 
-    shown = _shown(pairs, orders, seed)
+    shown = pair_orders(pairs, orders, seed)
     prompts = [judge_messages(pair, fmt, order) for pair, order in shown]
     samples = generate(judge, prompts, n=n, seed=seed, **generation)
     rows, counts = [], Counter()
@@ -277,10 +266,10 @@ def rise_sft_rows(sampled, fmt: str, seed: int = 0) -> tuple[list[dict], Counter
             counts["dropped: no position-consistent sample"] += 1
             continue
         text_ab, text_ba = consistent[0]
-        longer = len(pair.response_a) > len(pair.response_b)
+        better, worse = pair.better_and_worse()
         for prompt, text in ((prompt_ab, text_ab), (prompt_ba, text_ba)):
             rows.append({"messages": [*prompt, {"role": "assistant", "content": text}], "pair_id": pair_id})
-            better_longer.append(longer == (pair.better == "a"))
+            better_longer.append(len(better) > len(worse))
     rows, dropped = balance_length(rows, better_longer, seed)
     counts["kept: position-consistent, length-balanced"] = len(rows)
     if dropped:
@@ -302,13 +291,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--format", default="strength")
     parser.add_argument("--rounds", type=argtypes.positive_int, default=1, help="critic: rounds of judging and critiquing")
     parser.add_argument("--n", type=argtypes.positive_int, default=8, help="sampling/rise: samples per item (RISE-Judge: 6)")
-    parser.add_argument("--orders", default="random", choices=("ab", "both", "random"),
+    parser.add_argument("--orders", default="balanced", choices=("ab", "both", "balanced", "random"),
                         help="orders each pair is shown in (rise always uses both)")
     parser.add_argument("--temperature", type=argtypes.non_negative_float, default=1.0, help="judge sampling temperature (RISE: 0.9)")
     parser.add_argument("--critic-temperature", type=argtypes.non_negative_float, default=0.0)
     parser.add_argument("--max-new-tokens", type=argtypes.positive_int, default=2048)
-    parser.add_argument("--backend", default="auto", choices=("auto", "transformers", "vllm"),
-                        help="auto: vLLM when it is installed and a GPU is visible, else transformers (as thinkj eval)")
     add_engine_arguments(parser)
     parser.add_argument("--seed", type=int, default=0)
     options = parser.parse_args(argv)
@@ -318,8 +305,8 @@ def main(argv: list[str]) -> int:
         parser.error(f"--method {options.method} needs {' '.join(missing)}")
 
     from thinkj_verl.data.pairs import read_pairs
-    from thinkj_verl.eval.run import resolve_backend
-    from thinkj_verl.offline.clip import write_json, write_jsonl
+    from thinkj_verl.generation import resolve_backend
+    from thinkj_verl.files import write_json, write_jsonl
 
     out = Path(options.out)
     generation = dict(backend=resolve_backend(options.backend), max_new_tokens=options.max_new_tokens,
@@ -347,11 +334,11 @@ def main(argv: list[str]) -> int:
                 written["sft.jsonl"] = sft
                 counts.update({f"sft {k}": v for k, v in sft_counts.items()})
         for name, rows in written.items():
-            write_jsonl(rows, out / name)
+            write_jsonl(out / name, rows)
         report = {"method": options.method, "pairs_read": len(pairs), "format": options.format,
                   "rounds": options.rounds if options.method == "critic" else None,
                   "written": {name: len(rows) for name, rows in written.items()}, "rules": dict(counts)}
-        write_json(report, out / "report.json")
+        write_json(out / "report.json", report)
     except (FileNotFoundError, ValueError) as error:
         print(f"thinkj pairs: {error}", file=sys.stderr)
         return 2
