@@ -55,6 +55,7 @@ import asyncio
 import hashlib
 
 from thinkj_verl.data.pairs import Pair
+from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.judge_client import JudgeClient, PairVerdict
 
 NEUTRAL_REWARD = 0.0
@@ -182,7 +183,7 @@ async def compute_score(
     pair = Pair(
         id=str(extra_info.get("pair_id") or "policy"), source=str(data_source),
         conversation=_conversation(extra_info), response_a=reply, response_b=_reference(ground_truth, extra_info),
-        better="a",  # unused: the judge's verdict is the outcome here, not checked against a label
+        label=GroundTruth("a"),  # unused: the judge's verdict is the outcome here, not checked against a label
     )
     model = judge_model or getattr(reward_model_tokenizer, "name_or_path", None)
     judge = JudgeClient(url, model, fmt=judge_format, max_tokens=max_tokens, temperature=temperature,

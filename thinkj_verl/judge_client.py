@@ -26,6 +26,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from thinkj_verl.ground_truth import other_side
 from thinkj_verl.parser import Judgment, parse_judgment
 from thinkj_verl.prompts import ORDERS, judge_messages
 
@@ -56,7 +57,7 @@ def canonical_side(order: str, verdict: str | None) -> str | None:
         return None
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
-    return verdict if order == "ab" else {"a": "b", "b": "a"}[verdict]
+    return verdict if order == "ab" else other_side(verdict)
 
 
 @dataclass

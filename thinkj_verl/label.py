@@ -22,9 +22,9 @@ judge's model and whether it agrees with the pair's original label. Those train 
   the judgments file at the end of each run).
 
 >>> from thinkj_verl.data.pairs import Pair
->>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "5", "4", "b", strength=3)
->>> labelled(pair, {"outcome": "consistent", "winner": "a", "strengths": [2, 1]}, "gold").to_dict()["better"]
-'a'
+>>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "5", "4", GroundTruth("b", 3))
+>>> labelled(pair, {"outcome": "consistent", "winner": "a", "strengths": [2, 1]}, "gold").label
+GroundTruth(better='a', strength=1, scores=None)
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ from collections import Counter
 from pathlib import Path
 
 from thinkj_verl import argtypes
-from thinkj_verl.data.pairs import Pair, atomic_path, read_pairs, write_pairs
+from thinkj_verl.data.pairs import Pair, read_pairs, write_pairs
+from thinkj_verl.files import atomic_path
+from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.judge_client import JudgeClient, PairVerdict
 
 JUDGMENTS = "judgments.jsonl"
@@ -65,11 +67,11 @@ def judgment_record(pair: Pair, verdict: PairVerdict) -> dict:
 def labelled(pair: Pair, record: dict, model: str | None) -> Pair:
     """The pair relabelled by a consistent judgment ``record``."""
     strengths = [s for s in record.get("strengths") or [] if isinstance(s, int)]
-    meta = dict(pair.meta, label_judge=model, original_better=pair.better,
-                agrees_with_original=record["winner"] == pair.better)
-    return Pair(pair.id, pair.source, pair.conversation, pair.response_a, pair.response_b, record["winner"],
-                strength=min(strengths) if len(strengths) == 2 and all(1 <= s <= 3 for s in strengths) else None,
-                scores=None, subset=pair.subset, meta=meta)
+    meta = dict(pair.meta, label_judge=model, original_better=pair.label.better,
+                agrees_with_original=record["winner"] == pair.label.better)
+    strength = min(strengths) if len(strengths) == 2 and all(1 <= s <= 3 for s in strengths) else None
+    return Pair(pair.id, pair.source, pair.conversation, pair.response_a, pair.response_b,
+                GroundTruth(record["winner"], strength), subset=pair.subset, meta=meta)
 
 
 def _done(path: Path, counts: Counter) -> dict[str, dict]:

@@ -37,7 +37,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from thinkj_verl import argtypes
-from thinkj_verl.data.pairs import Pair, atomic_folder, read_records
+from thinkj_verl.data.pairs import Pair, read_records
+from thinkj_verl.files import atomic_folder
+from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.judge_client import JudgeClient
 
 
@@ -86,6 +88,10 @@ async def bracket(samples: list, decide: Callable, seed=0) -> tuple[list, list, 
     return best, worst, matches + more
 
 
+# The Pair record needs a label; the judge's verdict is what a tournament wants, so it is never read.
+UNJUDGED = GroundTruth("a")
+
+
 async def _rank_prompt(client: JudgeClient, row_id: str, conversation, responses: list[str], seed, http) -> dict:
     asked: dict[tuple[int, int], str | None] = {}
 
@@ -93,7 +99,7 @@ async def _rank_prompt(client: JudgeClient, row_id: str, conversation, responses
         key = (min(i, j), max(i, j))
         if key not in asked:
             pair = Pair(f"{row_id}:{key[0]}-{key[1]}", "tournament", conversation, responses[key[0]],
-                        responses[key[1]], "a")
+                        responses[key[1]], UNJUDGED)
             asked[key] = (await client.judge_pair(pair, http)).winner  # None unless both orders agree
         winner = asked[key]
         if winner is None or key == (i, j):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 from pathlib import Path
 
@@ -29,9 +28,6 @@ def local_file(tmp_path) -> Path:
     path.write_text("".join(json.dumps(row) + "\n" for row in ROWS))
     return path
 
-
-def test_docstring_examples():
-    assert doctest.testmod(policy).failed == 0
 
 
 def test_preferred_reference_rows_through_verls_rlhf_dataset(local_file, tmp_path, tiny_judge_path):

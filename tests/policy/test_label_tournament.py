@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 
-import thinkj_verl.label as label_module
-import thinkj_verl.tournament as tournament_module
 from tests.policy.judge_servers import LONGER, prefers, serve_script
 from thinkj_verl.cli import main as thinkj
 from thinkj_verl.data.pairs import Pair, read_pairs, write_pairs
+from thinkj_verl.ground_truth import GroundTruth
 
 Q = [{"role": "user", "content": "Tell me about cats."}]
 
-
-def test_docstring_examples():
-    for module in (label_module, tournament_module):
-        assert doctest.testmod(module).failed == 0, module.__name__
 
 
 def _pairs(tmp_path):
     pairs = [
         # the longer response is (a) and labelled better: the length judge agrees
-        Pair("p:0", "local", Q, "Cats are small, agile carnivores.", "Cats.", "a", strength=2),
+        Pair("p:0", "local", Q, "Cats are small, agile carnivores.", "Cats.", GroundTruth("a", 2)),
         # the longer response is (b) but the label says (a): the judge disagrees with the label
-        Pair("p:1", "local", Q, "Meow.", "Cats purr when they are content.", "a"),
+        Pair("p:1", "local", Q, "Meow.", "Cats purr when they are content.", GroundTruth("a")),
         # equal length: the length judge says (a) in both orders -> inconsistent, dropped
-        Pair("p:2", "local", Q, "Cats nap.", "Cats run.", "b"),
-        Pair("p:3", "local", Q, "Dogs.", "Cats are mammals of the family Felidae.", "b"),
+        Pair("p:2", "local", Q, "Cats nap.", "Cats run.", GroundTruth("b")),
+        Pair("p:3", "local", Q, "Dogs.", "Cats are mammals of the family Felidae.", GroundTruth("b")),
     ]
     path = tmp_path / "pairs.jsonl"
     write_pairs(pairs, path)
@@ -63,8 +57,8 @@ def test_label_keeps_consistent_verdicts_counts_and_resumes(tmp_path, capsys):
         assert len(requests) == 12
     kept = {p.id: p for p in read_pairs(out / "pairs.jsonl")}
     assert sorted(kept) == ["p:0", "p:1", "p:3"]
-    assert kept["p:1"].better == "b" and kept["p:1"].meta["agrees_with_original"] is False
-    assert kept["p:0"].strength == 2 and kept["p:0"].meta["label_judge"] == "gold"
+    assert kept["p:1"].label.better == "b" and kept["p:1"].meta["agrees_with_original"] is False
+    assert kept["p:0"].label.strength == 2 and kept["p:0"].meta["label_judge"] == "gold"
 
 
 def _samples(tmp_path, prompts: int = 2, n: int = 8):

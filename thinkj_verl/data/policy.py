@@ -28,7 +28,8 @@ with no row in the reference file. DIR is written as a whole (``train.parquet``,
 ``val.parquet``, ``summary.json``), the split is seeded and by prompt.
 
 >>> from thinkj_verl.data.pairs import Pair
->>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "5", "4", "b")
+>>> from thinkj_verl.ground_truth import GroundTruth
+>>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "5", "4", GroundTruth("b"))
 >>> row = policy_row(pair, 0, "train", preferred_response(pair), "preferred")
 >>> row["prompt"], row["reward_model"]["ground_truth"], row["extra_info"]["split"]
 ([{'role': 'user', 'content': '2+2?'}], '4', 'train')
@@ -43,8 +44,9 @@ from collections import Counter
 from pathlib import Path
 
 from thinkj_verl import argtypes
-from thinkj_verl.data.pairs import Pair, atomic_folder, atomic_path, read_records
+from thinkj_verl.data.pairs import Pair, read_records
 from thinkj_verl.data.sources import SOURCES, is_tie, load_pairs
+from thinkj_verl.files import atomic_folder, atomic_path
 
 PREFERRED = "preferred"
 DUPLICATE = "conversation seen before (one row per prompt)"
@@ -54,7 +56,7 @@ NO_REFERENCE = "no reply in the reference file"
 
 def preferred_response(pair: Pair) -> str:
     """The better response of a pair."""
-    return pair.response_a if pair.better == "a" else pair.response_b
+    return pair.better_and_worse()[0]
 
 
 def policy_row(pair: Pair, index: int, split: str, reference: str, reference_source: str) -> dict:
