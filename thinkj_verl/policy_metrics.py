@@ -4,6 +4,7 @@ Each row is one rollout's reward components from ``reward_fns/judge_reward.py`` 
 ``score``). The ``thinkj`` trainer (`thinkj_verl.trainer`) logs these as ``policy/*`` at every
 training step; verl logs the components' means at validation by itself.
 
+- ``policy/reward``: the mean judge reward (what GRPO trained on);
 - ``policy/judge_win_rate``: the policy's win rate vs the reference under the training judge
   (win 1, tie 0.5, loss 0; neutral rows, where the judge gave no verdict, left out);
 - ``policy/neutral_rate``, ``policy/judge_consistency``, ``policy/judge_format_fail``,
@@ -67,6 +68,7 @@ def policy_metrics(rows: list[dict]) -> dict[str, float]:
     gold = [r for r in rows if r.get("gold_asked")]
     scored = [r for r in rows if r.get("score") is not None and r.get("reply_chars") is not None]
     out = {
+        "policy/reward": _mean(r.get("score") for r in rows),
         "policy/judge_win_rate": _win_rate(rows),
         "policy/neutral_rate": _mean(r.get("neutral") for r in rows),
         "policy/judge_consistency": _mean(r.get("consistent") for r in rows),
