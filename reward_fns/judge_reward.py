@@ -185,6 +185,8 @@ async def compute_score(
         conversation=_conversation(extra_info), response_a=reply, response_b=_reference(ground_truth, extra_info),
         label=GroundTruth("a"),  # unused: the judge's verdict is the outcome here, not checked against a label
     )
+    # verl's vLLM server serves the judge under its local path (`vllm serve <local_path>`), the path
+    # verl loaded this tokenizer from; the thinkj_cpu server ignores the name.
     model = judge_model or getattr(reward_model_tokenizer, "name_or_path", None)
     judge = JudgeClient(url, model, fmt=judge_format, max_tokens=max_tokens, temperature=temperature,
                         timeout_s=timeout_s, max_attempts=max_attempts, backoff_s=backoff_s)
