@@ -22,6 +22,7 @@ two verdicts back into canonical sides.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -36,7 +37,17 @@ COUNT_KEYS = ("calls", "attempts", "retries", "timeouts", "http_errors", "connec
 
 def chat_url(url: str) -> str:
     """The chat-completions endpoint of ``url``: a bare ``host:port`` (what verl's reward router
-    gives), a base URL, a ``.../v1`` URL or the endpoint itself."""
+    gives), a base URL, a ``.../v1`` URL or the endpoint itself. A local file or folder is refused:
+    the judge must be served first.
+
+    >>> chat_url("127.0.0.1:8000"), chat_url("http://gold:8000/v1")
+    ('http://127.0.0.1:8000/v1/chat/completions', 'http://gold:8000/v1/chat/completions')
+    """
+    if os.path.exists(url):
+        raise ValueError(
+            f"{url!r} is a local path, not a judge endpoint: serve the model first (for example "
+            f"`vllm serve {url} --port 8000`) and pass its address (127.0.0.1:8000)"
+        )
     url = url.strip().rstrip("/")
     if "://" not in url:
         url = f"http://{url}"
@@ -45,6 +56,25 @@ def chat_url(url: str) -> str:
     if url.endswith("/v1"):
         return f"{url}/chat/completions"
     return f"{url}/v1/chat/completions"
+
+
+def unreachable(counts) -> str | None:
+    """Why no call reached the judge (every call failed), else None: a run that judged nothing
+    must not end as a success.
+
+    >>> unreachable({"calls": 4, "failed": 4, "connection_errors": 12, "attempts": 12})
+    'all 4 calls to the judge failed (12 attempts: 12 connection errors, 0 timeouts, 0 HTTP errors, 0 unreadable replies)'
+    >>> unreachable({"calls": 4, "failed": 1}) is None
+    True
+    """
+    calls = counts.get("calls", 0)
+    if not calls or counts.get("failed", 0) < calls:
+        return None
+    return (
+        f"all {calls} calls to the judge failed ({counts.get('attempts', 0)} attempts: "
+        f"{counts.get('connection_errors', 0)} connection errors, {counts.get('timeouts', 0)} timeouts, "
+        f"{counts.get('http_errors', 0)} HTTP errors, {counts.get('bad_replies', 0)} unreadable replies)"
+    )
 
 
 def canonical_side(order: str, verdict: str | None) -> str | None:

@@ -40,7 +40,7 @@ from thinkj_verl import argtypes
 from thinkj_verl.data.pairs import Pair, read_pairs, write_pairs
 from thinkj_verl.files import atomic_path
 from thinkj_verl.ground_truth import GroundTruth
-from thinkj_verl.judge_client import JudgeClient, PairVerdict
+from thinkj_verl.judge_client import JudgeClient, PairVerdict, unreachable
 
 JUDGMENTS = "judgments.jsonl"
 
@@ -182,4 +182,9 @@ def main(argv: list[str]) -> int:
         print(f"thinkj label: {error}", file=sys.stderr)
         return 1
     print(json.dumps(summary, indent=2))
+    failure = unreachable(summary["calls"])
+    if failure:
+        print(f"thinkj label: {failure}: is the judge served at {args.judge_url}? (outputs kept in {args.out})",
+              file=sys.stderr)
+        return 1
     return 0

@@ -40,7 +40,7 @@ from thinkj_verl import argtypes
 from thinkj_verl.data.pairs import Pair, read_records
 from thinkj_verl.files import atomic_folder
 from thinkj_verl.ground_truth import GroundTruth
-from thinkj_verl.judge_client import JudgeClient
+from thinkj_verl.judge_client import JudgeClient, unreachable
 
 
 async def _knockout(entrants: list, decide: Callable, advance: str) -> tuple[list, list, int]:
@@ -213,4 +213,9 @@ def main(argv: list[str]) -> int:
         print(f"thinkj tournament: {error}", file=sys.stderr)
         return 1
     print(json.dumps(summary, indent=2))
+    failure = unreachable(summary["calls"])
+    if failure:
+        print(f"thinkj tournament: {failure}: is the judge served at {args.judge}? (outputs kept in {args.out})",
+              file=sys.stderr)
+        return 1
     return 0

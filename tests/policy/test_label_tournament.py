@@ -100,3 +100,25 @@ def test_tournament_position_biased_judge_decides_nothing(tmp_path, capsys):
     # round 1: 2 matches, both undecided (each order picks its own (a)) -> the bracket stops
     assert (summary["dpo_pairs"], summary["prompts_undecided"], summary["judgments"]) == (0, 1, 4)
     assert len(requests) == 4 and (out / "dpo.jsonl").read_text() == ""
+
+
+def test_label_and_tournament_refuse_a_model_folder_and_fail_when_no_judge_answers(tmp_path, capsys):
+    import socket
+
+    pairs = _pairs(tmp_path)
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(json.dumps({"id": "q", "prompt": Q, "responses": ["a", "bb", "ccc", "dddd"]}) + "\n")
+    # a model folder where the endpoint belongs: one line naming what to do, nothing written
+    assert thinkj(["tournament", "--judge", str(tmp_path), "--samples", str(samples), "--out", str(tmp_path / "t")]) == 1
+    assert "is a local path, not a judge endpoint: serve the model first" in capsys.readouterr().err
+    assert not (tmp_path / "t").exists()
+    # nothing listens on this port: every call fails, the run says so and exits 1 (outputs kept to resume)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = thinkj(["label", "--judge-url", f"127.0.0.1:{port}", "--input", str(pairs), "--out", str(tmp_path / "l"),
+                   "--max-attempts", "1"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "all 8 calls to the judge failed (8 attempts: 8 connection errors" in err and f"127.0.0.1:{port}" in err
+    assert (tmp_path / "l" / "summary.json").is_file()
