@@ -38,7 +38,7 @@ from pathlib import Path
 
 from thinkj_verl import argtypes
 from thinkj_verl.data.pairs import Pair, read_pairs, write_pairs
-from thinkj_verl.files import atomic_path
+from thinkj_verl.files import json_line, write_json
 from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.judge_client import JudgeClient, PairVerdict, unreachable
 
@@ -100,7 +100,7 @@ async def _label(client: JudgeClient, pairs: list[Pair], out: Path, counts: Coun
                 if verdict.failed_calls:
                     counts["failed (asked again on the next run)"] += 1
                     continue
-                log.write(json.dumps(judgment_record(pair, verdict)) + "\n")
+                log.write(json_line(judgment_record(pair, verdict)) + "\n")
                 log.flush()
                 counts["judged now"] += 1
 
@@ -150,8 +150,7 @@ def label(input, out, *, judge_url: str, model: str | None = None, fmt: str = "s
                                                       "connection_errors", "bad_replies", "failed")},
         "files": {"pairs": str(out / "pairs.jsonl"), "judgments": str(out / JUDGMENTS)},
     }
-    with atomic_path(out / "summary.json") as tmp:
-        Path(tmp).write_text(json.dumps(summary, indent=2) + "\n")
+    write_json(out / "summary.json", summary)
     return summary
 
 
@@ -164,8 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--format", default="strength", help="the judge's output format")
     parser.add_argument("--max-tokens", type=argtypes.positive_int, help="judge reply limit (default: the server's)")
     parser.add_argument("--max-concurrency", type=argtypes.positive_int, default=8, help="calls in flight")
-    parser.add_argument("--min-interval", type=float, default=0.0, help="seconds between the starts of two calls")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per attempt")
+    parser.add_argument("--min-interval", type=argtypes.non_negative_float, default=0.0, help="seconds between the starts of two calls")
+    parser.add_argument("--timeout", type=argtypes.positive_float, default=300.0, help="seconds per attempt")
     parser.add_argument("--max-attempts", type=argtypes.positive_int, default=3)
     parser.add_argument("--limit", type=argtypes.positive_int, help="label only the first N pairs")
     return parser

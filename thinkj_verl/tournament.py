@@ -34,11 +34,10 @@ import json
 import random
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from thinkj_verl import argtypes
 from thinkj_verl.data.pairs import Pair, read_records
-from thinkj_verl.files import atomic_folder
+from thinkj_verl.files import atomic_folder, write_json, write_jsonl
 from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.judge_client import JudgeClient, unreachable
 
@@ -185,9 +184,9 @@ def tournament(samples, out, *, judge_url: str, model: str | None = None, fmt: s
         "calls": dict(client.counts),
     }
     with atomic_folder(out) as stage:
-        (stage / "dpo.jsonl").write_text("".join(json.dumps(r) + "\n" for r in pairs))
-        (stage / "tournament.jsonl").write_text("".join(json.dumps(p) + "\n" for p in per_prompt))
-        (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_jsonl(stage / "dpo.jsonl", pairs)
+        write_jsonl(stage / "tournament.jsonl", per_prompt)
+        write_json(stage / "summary.json", summary)
     return summary
 
 

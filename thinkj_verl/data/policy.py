@@ -40,13 +40,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
 from thinkj_verl import argtypes
 from thinkj_verl.data.pairs import Pair, read_records
 from thinkj_verl.data.sources import SOURCES, is_tie, load_pairs
-from thinkj_verl.files import atomic_folder, atomic_path
+from thinkj_verl.files import atomic_folder, write_json
 
 PREFERRED = "preferred"
 DUPLICATE = "conversation seen before (one row per prompt)"
@@ -164,8 +163,7 @@ def prepare_policy(
                 rows.append(policy_row(pair, index, name, reply, reference_source))
                 index += 1
             pq.write_table(pa.Table.from_pylist(rows), stage / f"{name}.parquet")
-        with atomic_path(stage / "summary.json") as tmp:
-            Path(tmp).write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+        write_json(stage / "summary.json", summary)
     return summary
 
 
