@@ -19,6 +19,7 @@ from verl.trainer.ppo.v1 import register_trainer
 from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 
 from thinkj_verl.diagnostics import judge_diagnostics
+from thinkj_verl.policy_metrics import is_policy_row, policy_metrics
 from thinkj_verl.reward_manager import check_reward_manager
 
 logger = logging.getLogger(__name__)
@@ -75,5 +76,7 @@ class ThinkjTrainer(PPOTrainerSync):
             logger.warning("thinkj: judge diagnostics skipped at step %s: %s: %s", global_steps,
                            type(error).__name__, error)
             return result
-        metrics.update(judge_diagnostics(rows))
+        # a policy trained with a judge as its reward (reward_fns/judge_reward.py) logs policy/* instead
+        metrics.update(judge_diagnostics([row for row in rows if not is_policy_row(row)]))
+        metrics.update(policy_metrics([row for row in rows if is_policy_row(row)]))
         return result
