@@ -40,6 +40,14 @@ def non_negative_float(text: str) -> float:
     return value
 
 
+def positive_float(text: str) -> float:
+    """A finite number > 0 (timeouts, seconds)."""
+    value = _number(text, float, "30")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number > 0; give one such as 30")
+    return value
+
+
 def fraction(text: str) -> float:
     """A share in 0..1 (nan and inf refused)."""
     value = _number(text, float, "0.1")

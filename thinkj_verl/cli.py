@@ -21,6 +21,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pairs": ("thinkj_verl.offline.dpo_pairs", "DPO pairs of judgments: critic-guided (Think-J), sampling, RISE-Judge; bt rows"),
     "train": ("thinkj_verl.offline.train", "offline judge training with trl: sft | dpo (+ SFT term) | bt, from recipes/offline"),
     "eval": ("thinkj_verl.eval.run", "benchmark a judge (RewardBench, RM-Bench, any pairs); `eval compare` runs side by side"),
+    # using a judge: label pairs with a gold judge; rank policy samples into DPO pairs (RISE)
+    "label": ("thinkj_verl.label", "annotate pairs with a judge over HTTP in both orders; keep consistent verdicts"),
+    "tournament": ("thinkj_verl.tournament", "knock-out of policy samples by a judge -> 2 best vs 2 worst DPO pairs (trl)"),
 }
 
 

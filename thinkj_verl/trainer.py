@@ -19,6 +19,7 @@ from verl.trainer.ppo.v1 import register_trainer
 from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync
 
 from thinkj_verl.diagnostics import SESSION_VIEW, judge_diagnostics, session_row
+from thinkj_verl.policy_metrics import is_policy_row, policy_metrics
 from thinkj_verl.reward_manager import check_reward_manager
 
 logger = logging.getLogger(__name__)
@@ -88,7 +89,9 @@ class ThinkjTrainer(PPOTrainerSync):
             logger.warning("thinkj: judge diagnostics skipped at step %s: %s: %s", global_steps,
                            type(error).__name__, error)
             return result
-        metrics.update(judge_diagnostics(rows))
+        # a policy trained with a judge as its reward (reward_fns/judge_reward.py) logs policy/* instead
+        metrics.update(judge_diagnostics([row for row in rows if not is_policy_row(row)]))
+        metrics.update(policy_metrics([row for row in rows if is_policy_row(row)]))
         return result
 
     def _log_rollout_data(self, batch, timing_raw, rollout_data_dir):

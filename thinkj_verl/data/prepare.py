@@ -359,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="thinkj prepare",
         description="Turn a preference set into judge-training parquet for verl (and canonical pair files).",
     )
+    parser.add_argument("--task", choices=("judge", "policy"), default="judge",
+                        help="judge: judge-training rows (default); policy: policy RL rows (see --task policy --help)")
     parser.add_argument("--source", required=True, choices=list(SOURCES), help="which converter reads the input")
     parser.add_argument("--input", required=True, help="local .jsonl/.json/.parquet file, or a Hugging Face hub id")
     parser.add_argument("--out", required=True, help="output directory")
@@ -387,6 +389,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    from thinkj_verl.data.policy import split_task  # --task policy: rows for policy RL (thinkj_verl/data/policy.py)
+
+    task, argv = split_task(argv)
+    if task == "policy":
+        from thinkj_verl.data.policy import main as policy_main
+
+        return policy_main(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
