@@ -7,6 +7,8 @@ can never drift apart.
 
 >>> FORMATS["strength"].render(verdict="a", strength=2)
 'Therefore, Response (a) is better, and the strength is [[2]].'
+>>> FORMATS["pointwise"].render(score=7)
+'Therefore, the score of the response is [[7]].'
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 
 STRENGTH_RANGE = (1, 3)
 SCORE_RANGE = (0, 100)
+POINT_RANGE = (0, 10)  # the pointwise format's score of one response (J1's pointwise judge)
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
 
@@ -25,7 +28,8 @@ class OutputFormat:
     """One output format.
 
     ``patterns`` are the accepted final sentences; each has the named groups the format
-    carries (``verdict``; ``strength``; ``score_a`` and ``score_b``). Numbers match at most
+    carries (``verdict``; ``strength``; ``score_a`` and ``score_b``; ``score`` for the
+    ``pointwise`` format, which judges one response alone and has no verdict). Numbers match at most
     nine digits, so a reply full of digits cannot make ``int()`` refuse it.
     ``template`` renders the canonical final sentence from the same names.
     """
@@ -35,11 +39,14 @@ class OutputFormat:
     instruction: str
     patterns: tuple[re.Pattern, ...]
     score_tags: tuple[re.Pattern, re.Pattern] | None = None
+    pointwise: bool = False  # one response per prompt, a score and no verdict
 
-    def render(self, verdict: str = "a", strength: int = 2, score_a: int = 0, score_b: int = 0) -> str:
+    def render(
+        self, verdict: str = "a", strength: int = 2, score_a: int = 0, score_b: int = 0, score: int = 5
+    ) -> str:
         """The canonical final sentence for these values (used by prompts, demos and tests)."""
         return self.template.format(
-            verdict=verdict, VERDICT=verdict.upper(), strength=strength, score_a=score_a, score_b=score_b
+            verdict=verdict, VERDICT=verdict.upper(), strength=strength, score_a=score_a, score_b=score_b, score=score
         )
 
 
@@ -107,7 +114,22 @@ ANSWER_TAG = OutputFormat(
     patterns=(re.compile(r"<answer>\s*\[\[(?P<verdict>[ABab])\]\]\s*</answer>"),),
 )
 
-FORMATS: dict[str, OutputFormat] = {f.name: f for f in (STRENGTH, BINARY, SCORES, ANSWER_TAG)}
+# J1's pointwise judge: it sees ONE response and scores it alone; a pair is judged by comparing
+# the scores its two responses got (equal scores are a tie: no verdict).
+POINTWISE = OutputFormat(
+    name="pointwise",
+    template="Therefore, the score of the response is [[{score}]].",
+    instruction=(
+        "After your reasoning, score the response from 0 (useless) to 10 (excellent) and end with "
+        'exactly one final sentence of the form "Therefore, the score of the response is [[7]]." '
+        "with a whole number from 0 to 10."
+    ),
+    patterns=(re.compile(r"the score of the response is \[\[(?P<score>[+-]?\d{1,9})\]\]"),),
+    pointwise=True,
+)
+
+FORMATS: dict[str, OutputFormat] = {f.name: f for f in (STRENGTH, BINARY, SCORES, ANSWER_TAG, POINTWISE)}
+PAIRWISE_FORMATS = tuple(name for name, f in FORMATS.items() if not f.pointwise)
 
 
 def get_format(name: str) -> OutputFormat:

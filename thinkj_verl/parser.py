@@ -10,7 +10,10 @@ Rules (each format's final sentence is defined in `thinkj_verl.formats`):
   final sentence.
 - A ``<think>`` never closed, two final sentences that disagree, a reply cut at the length
   limit (``truncated=True``), no final sentence, a strength outside 1..3, scores outside
-  0..100 or equal scores: each is a format failure, with the reason in ``Judgment.reason``.
+  0..100 or equal scores, a pointwise score outside 0..10: each is a format failure, with the
+  reason in ``Judgment.reason``.
+- The ``pointwise`` format judges one response: ``score`` holds its score and ``verdict`` is
+  always None (a pair's verdict comes from comparing two such scores, `pointwise_verdict`).
 - ``matches`` lists every final sentence found anywhere in the reply, in order, thinking
   included: what the released Think-J formulas search.
 
@@ -27,6 +30,7 @@ from functools import cached_property
 from typing import NamedTuple
 
 from thinkj_verl.formats import (
+    POINT_RANGE,
     SCORE_RANGE,
     STRENGTH_RANGE,
     THINK_CLOSE,
@@ -42,6 +46,7 @@ class Match(NamedTuple):
     verdict: str | None = None
     strength: int | None = None
     scores: tuple[int, int] | None = None
+    score: int | None = None
 
 
 @dataclass
@@ -62,6 +67,7 @@ class Judgment:
     reason: str
     text: str = field(repr=False)
     trace_span: tuple[int, int] = field(repr=False)
+    score: int | None = None  # the pointwise format's score of the one response shown
 
     @cached_property
     def trace(self) -> str:
@@ -95,7 +101,8 @@ def _find_matches(text: str, fmt, start: int = 0) -> list[Match]:
             elif scores is not None:
                 verdict = _verdict_from_scores(scores)
             strength = int(groups["strength"]) if groups.get("strength") is not None else None
-            found.append(Match(m.start(), verdict, strength, scores))
+            score = int(groups["score"]) if groups.get("score") is not None else None
+            found.append(Match(m.start(), verdict, strength, scores, score))
     if fmt.score_tags is not None:
         # Pair the k-th <Score 1> with the k-th <Score 2>; unpaired tags make no match.
         firsts = list(fmt.score_tags[0].finditer(text, start))
@@ -133,6 +140,7 @@ def parse_judgment(
             reason=reason,
             text=text,
             trace_span=trace_span,
+            score=final.score if final else None,
         )
 
     # Both searches stop early on a normal reply: the closing tag sits near the end and an
@@ -159,7 +167,7 @@ def parse_judgment(
     if not final_sentences:
         return judged("no final verdict sentence", trace_span)
     final = final_sentences[-1]
-    if len({(m.verdict, m.strength, m.scores) for m in final_sentences}) > 1:
+    if len({(m.verdict, m.strength, m.scores, m.score) for m in final_sentences}) > 1:
         return judged("conflicting final verdicts", trace_span)
 
     if output_format.name == "strength":
@@ -172,5 +180,21 @@ def parse_judgment(
             return judged(f"scores {final.scores} outside {low}..{high}", trace_span, final)
         if final.verdict is None:
             return judged("equal scores give no verdict", trace_span, final)
+    if output_format.pointwise:
+        low, high = POINT_RANGE
+        if not low <= final.score <= high:
+            return judged(f"score {final.score} outside {low}..{high}", trace_span, final)
     return judged("", trace_span, final)
+
+
+def pointwise_verdict(score_a: int | None, score_b: int | None) -> str | None:
+    """The pair's verdict from the pointwise scores of its two responses: the higher score wins;
+    equal scores (a tie) or a missing score give none.
+
+    >>> pointwise_verdict(7, 4), pointwise_verdict(5, 5), pointwise_verdict(None, 3)
+    ('a', None, None)
+    """
+    if score_a is None or score_b is None or score_a == score_b:
+        return None
+    return "a" if score_a > score_b else "b"
 

@@ -172,3 +172,61 @@ def critic_messages(pair, fmt: str, order: str, verdict: str) -> list[dict]:
     content = "\n\n".join([CRITIC_INTRO, CRITERIA, _body(pair, order), task, final])
     return [{"role": "user", "content": content}]
 
+
+
+# -- J1 sessions (thinkj_verl/j1): what one judgment session of a pair shows -------------------
+
+POINTWISE_INTRO = (
+    "You are an impartial judge. Below is a conversation between a user and an AI assistant, "
+    "followed by one candidate response to the user's last message. Rate how well the response "
+    "serves the user."
+)
+POINTWISE_CRITERIA = (
+    "Weigh how well the response follows the user's instructions, whether it is correct and "
+    "complete, how relevant and clear it is, the depth and accuracy of its detail, and whether "
+    "it is safe and honest. Judge the content, not the surface: its length and style must not "
+    "decide your score by themselves. Be as objective as you can."
+)
+POINTWISE_THINKING = (
+    f"Reason step by step inside {THINK_OPEN} and {THINK_CLOSE} first. Then, after "
+    f"{THINK_CLOSE}, give your score."
+)
+
+
+def pointwise_messages(pair, fmt: str, response: str) -> list[dict]:
+    """J1's pointwise prompt: the conversation and ONE response of ``pair`` (``response`` 'a' or
+    'b', canonical), to be scored alone in the pointwise format ``fmt``.
+
+    >>> from thinkj_verl.data.pairs import Pair
+    >>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", GroundTruth("a"))
+    >>> text = pointwise_messages(pair, "pointwise", "b")[0]["content"]
+    >>> "[The Start of the Response]\\n5\\n[The End of the Response]" in text, "4" in text
+    (True, False)
+    """
+    output_format = get_format(fmt)
+    if not output_format.pointwise:
+        raise ValueError(f"pointwise_messages needs a pointwise format, got {fmt!r}")
+    if response not in ("a", "b"):
+        raise ValueError(f"response must be 'a' or 'b', got {response!r}")
+    shown = pair.response_a if response == "a" else pair.response_b
+    body = (
+        f"{render_conversation(pair.conversation)}\n\n"
+        f"[The Start of the Response]\n{shown}\n[The End of the Response]"
+    )
+    content = "\n\n".join([POINTWISE_INTRO, POINTWISE_CRITERIA, body, POINTWISE_THINKING, output_format.instruction])
+    return [{"role": "user", "content": content}]
+
+
+def session_messages(pair, fmt: str) -> list[tuple[str, list[dict]]]:
+    """The prompts of one J1 judgment session of ``pair``, as ``(view, messages)``: a pairwise
+    format shows the pair in both orders (views ``ab``, ``ba``); the pointwise format shows each
+    response alone (views ``a``, ``b``, canonical responses).
+
+    >>> from thinkj_verl.data.pairs import Pair
+    >>> pair = Pair("p:0", "local", [{"role": "user", "content": "2+2?"}], "4", "5", GroundTruth("a"))
+    >>> [view for view, _ in session_messages(pair, "binary")], [v for v, _ in session_messages(pair, "pointwise")]
+    (['ab', 'ba'], ['a', 'b'])
+    """
+    if get_format(fmt).pointwise:
+        return [(response, pointwise_messages(pair, fmt, response)) for response in ("a", "b")]
+    return [(order, judge_messages(pair, fmt, order)) for order in ORDERS]

@@ -83,18 +83,41 @@ def test_qwen3_style_reply_without_opening_tag():
 
 
 def test_unknown_format_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown output format 'pointwise'; choose one of strength"):
-        parse_judgment("x", "pointwise")
+    with pytest.raises(ValueError, match="unknown output format 'rubric'; choose one of strength"):
+        parse_judgment("x", "rubric")
 
 
 def test_every_format_parses_its_own_rendered_sentence():
     for fmt in FORMATS.values():
+        if fmt.pointwise:  # one response, a score and no verdict: below
+            continue
         for verdict in "ab":
             scores = (70, 20) if verdict == "a" else (20, 70)
             reply = "<think>x</think>" + fmt.render(verdict=verdict, strength=3, score_a=scores[0], score_b=scores[1])
             judgment = parse_judgment(reply, fmt.name, require_think=True)
             assert judgment.format_ok, (fmt.name, judgment.reason)
             assert judgment.verdict == verdict
+
+
+@pytest.mark.parametrize("reply,score,reason", [
+    ("<think>x</think>" + FORMATS["pointwise"].render(score=0), 0, ""),
+    ("<think>x</think>" + FORMATS["pointwise"].render(score=10), 10, ""),
+    ("Short and right. Therefore, the score of the response is [[7]].", 7, ""),
+    ("<think>x</think>" + FORMATS["pointwise"].render(score=11), 11, "score 11 outside 0..10"),
+    ("<think>the score of the response is [[9]]</think> no score", None, "no final verdict sentence"),
+    ("<think>x</think>the score of the response is [[3]] and the score of the response is [[4]]", None,
+     "conflicting final verdicts"),
+])
+def test_pointwise_format_reads_one_score_and_no_verdict(reply, score, reason):
+    judgment = parse_judgment(reply, "pointwise")
+    assert (judgment.score, judgment.reason, judgment.verdict) == (score, reason, None)
+    assert judgment.format_ok == (reason == "")
+
+
+def test_pointwise_verdict_is_the_higher_score_and_a_tie_is_none():
+    from thinkj_verl.parser import pointwise_verdict
+
+    assert [pointwise_verdict(*s) for s in [(7, 3), (3, 7), (5, 5), (None, 5)]] == ["a", "b", None, None]
 
 
 def test_100kb_adversarial_replies_parse_fast():
@@ -142,5 +165,5 @@ def test_never_raises_on_format_fragments(parts, fmt):
 
 
 def test_get_format_names():
-    assert sorted(FORMATS) == ["answer_tag", "binary", "scores", "strength"]
+    assert sorted(FORMATS) == ["answer_tag", "binary", "pointwise", "scores", "strength"]
     assert get_format("strength").render(verdict="b", strength=1) == S.format(v="b", s=1)

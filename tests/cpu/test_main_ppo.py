@@ -150,7 +150,8 @@ def test_every_recipe_composes_with_the_cpu_overlay(compose_ppo):
                     "actor_rollout_ref.actor.optim.lr", "actor_rollout_ref.rollout.n",
                     "algorithm.kl_ctrl.kl_coef", "reward.reward_manager.name",
                     "reward.custom_reward_function.path", "reward.custom_reward_function.reward_kwargs",
-                    "data.custom_cls.name", "data.thinkj.format"):
+                    "data.custom_cls.name", "data.thinkj.format", "data.thinkj.orders",
+                    "actor_rollout_ref.rollout.agent.default_agent_loop"):
             from omegaconf import OmegaConf
 
             assert OmegaConf.select(cpu, key) == OmegaConf.select(recipe, key), (name, key)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from thinkj_verl.data.pairs import Pair
 
 from thinkj_verl.ground_truth import GroundTruth
-from thinkj_verl.formats import FORMATS, get_format
+from thinkj_verl.formats import FORMATS, PAIRWISE_FORMATS, get_format
 from thinkj_verl.parser import parse_judgment
 from thinkj_verl.prompts import critic_messages, judge_messages, label_for
 
@@ -38,7 +38,7 @@ def shown(prompt: str, side: str) -> str:
     return match.group(1)
 
 
-@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("fmt", list(PAIRWISE_FORMATS))
 def test_judge_prompt_quotes_the_format_instruction_and_delimits_everything(fmt):
     [message] = judge_messages(MULTI_TURN, fmt, order="ab")
     text = message["content"]
@@ -71,7 +71,7 @@ def test_order_ba_swaps_the_responses_and_the_label():
         judge_messages(MULTI_TURN, "strength", order="ac")
 
 
-@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("fmt", list(PAIRWISE_FORMATS))
 @pytest.mark.parametrize("order", ["ab", "ba"])
 def test_rendered_prompt_and_final_sentence_round_trip_through_tokenizer_and_parser(tiny_tokenizer, fmt, order):
     """Prompt -> chat template -> reply with the format's sentence -> decode -> parse_judgment."""
@@ -95,7 +95,7 @@ def test_rendered_prompt_and_final_sentence_round_trip_through_tokenizer_and_par
         assert judgment.scores == (score_a, score_b)
 
 
-@pytest.mark.parametrize("fmt", list(FORMATS))
+@pytest.mark.parametrize("fmt", list(PAIRWISE_FORMATS))
 @pytest.mark.parametrize("verdict", ["a", "b"])
 def test_critic_prompt_gives_the_verdict_and_an_ending_the_parser_reads_as_that_verdict(fmt, verdict):
     text = critic_messages(MULTI_TURN, fmt, "ba", verdict)[0]["content"]
@@ -131,7 +131,7 @@ def pairs(draw):
 
 
 @settings(max_examples=200, deadline=None)
-@given(pair=pairs(), fmt=st.sampled_from(list(FORMATS)), order=st.sampled_from(["ab", "ba"]))
+@given(pair=pairs(), fmt=st.sampled_from(list(PAIRWISE_FORMATS)), order=st.sampled_from(["ab", "ba"]))
 def test_any_order_then_mapping_the_label_gives_the_same_underlying_preference(pair, fmt, order):
     text = judge_messages(pair, fmt, order)[0]["content"]
     label = label_for(pair, order)
@@ -144,3 +144,24 @@ def test_any_order_then_mapping_the_label_gives_the_same_underlying_preference(p
         # Scores follow their response: the score shown for (a) belongs to the text shown as (a).
         score_of = {pair.response_a: pair.label.scores[0], pair.response_b: pair.label.scores[1]}
         assert label.scores == (score_of[shown(text, "a")], score_of[shown(text, "b")])
+
+
+def test_pointwise_prompt_shows_one_response_and_round_trips_its_score(tiny_tokenizer):
+    from thinkj_verl.prompts import pointwise_messages, session_messages
+
+    for response, shown_reply, hidden in (("a", MULTI_TURN.response_a, MULTI_TURN.response_b),
+                                          ("b", MULTI_TURN.response_b, MULTI_TURN.response_a)):
+        [message] = pointwise_messages(MULTI_TURN, "pointwise", response)
+        assert shown_reply in message["content"] and hidden not in message["content"]
+        assert "Response (a)" not in message["content"]  # no positions to be biased by
+        reply = f"<think>\nfine\n</think>\n\n{get_format('pointwise').render(score=9)}"
+        prompt_ids = tiny_tokenizer.apply_chat_template([message], add_generation_prompt=True, tokenize=True)
+        full_ids = tiny_tokenizer.apply_chat_template([message, {"role": "assistant", "content": reply}], tokenize=True)
+        prompt_ids = list(getattr(prompt_ids, "input_ids", prompt_ids))
+        full_ids = list(getattr(full_ids, "input_ids", full_ids))
+        decoded = tiny_tokenizer.decode(full_ids[len(prompt_ids):], skip_special_tokens=True)
+        assert parse_judgment(decoded, "pointwise", require_think=True).score == 9
+    assert [view for view, _ in session_messages(MULTI_TURN, "pointwise")] == ["a", "b"]
+    assert session_messages(MULTI_TURN, "strength")[1][1] == judge_messages(MULTI_TURN, "strength", "ba")
+    with pytest.raises(ValueError, match="needs a pointwise format"):
+        pointwise_messages(MULTI_TURN, "strength", "a")

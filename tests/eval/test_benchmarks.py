@@ -209,9 +209,10 @@ def test_rewardbench2_partial_prompt_is_left_out_and_counted(tmp_path):
     assert (scores["subsets"]["Factuality"]["prompts"], scores["subsets"]["Factuality"]["incomplete_prompts"]) == (1, 1)
 
 
-def test_rewardbench2_pointwise_mode_says_when_it_comes(capsys):
+def test_pointwise_mode_scores_pointwise_generations(capsys):
+    # --judge-mode pointwise is J1's pointwise judge (tests/eval/test_pointwise_eval.py); a missing file is named
     assert thinkj(["eval", "--generations", "x.jsonl", "--benchmark", "rewardbench2", "--judge-mode", "pointwise"]) == 2
-    assert "comes with the J1 pointwise format (issue 11)" in capsys.readouterr().err
+    assert "x.jsonl holds no pointwise judgments to score" in capsys.readouterr().err
 
 
 def _official_ties():

@@ -315,3 +315,18 @@ def test_labels_int_would_refuse_fail_as_rows(capsys, setup, tmp_path, monkeypat
     assert table["data columns + labels"][0] == preflight.FAIL
     assert f"{path} row 0: reward_model.ground_truth: ground truth '--2' is not an integer label" in out
     assert table["reward scores known labels"][0] == preflight.FAIL and "bad label" in out
+
+
+@pytest.mark.parametrize("recipe", ["j1_pairwise_grpo", "j1_pointwise_grpo"])
+def test_j1_recipes_pass_and_say_what_the_session_check_leaves_to_the_cpu_tests(capsys, setup, recipe):
+    args = [a.replace("+recipe=thinkj_grpo", f"+recipe={recipe}") for a in overrides(setup)]
+    code, rows, out = run(capsys, args)
+    assert code == 0 and failed(rows) == set(), out
+    assert rows["judge format vs reward"][0] == preflight.OK
+    assert rows["reward scores known labels"][0] == preflight.SKIP and "whole sessions" in rows["reward scores known labels"][1]
+
+
+def test_pointwise_format_without_the_session_manager_fails(capsys, setup):
+    code, rows, out = run(capsys, overrides(setup, "data.thinkj.format=pointwise", "data.thinkj.orders=pair",
+                                            "data.thinkj.val_orders=pair"))
+    assert code == 1 and "reward.reward_manager.name=thinkj_pair" in rows["judge format vs reward"][1], out

@@ -7,7 +7,7 @@ when an item is read, from options under ``data.thinkj`` in the verl config::
     data.custom_cls.name=JudgePairDataset
     data.train_files=DIR/pairs_train.parquet data.val_files=DIR/pairs_val.parquet
     +data.thinkj.format=strength            # strength | binary | scores | answer_tag
-    +data.thinkj.orders=both                # both | balanced | ab  (random: balanced's older name)
+    +data.thinkj.orders=both                # both | balanced | ab | pair  (random: balanced's older name)
     +data.thinkj.seed=0
     +data.thinkj.shuffle_order_each_epoch=true   # balanced: a new balanced draw every epoch
     +data.thinkj.val_orders=both            # orders for the validation files
@@ -19,7 +19,9 @@ it, so the agent loop's class methods, checkpoint resume and the config keys it 
 (``max_prompt_length``, ``filter_overlong_prompts``, ``shuffle``, ``seed``...) behave the same.
 
 ``orders: both`` makes two items per pair (the dataset is twice as long); ``ab`` one; ``random``
-one per pair, the better response at (a) for exactly half of the pairs in each epoch's draw.
+one per pair, the better response at (a) for exactly half of the pairs in each epoch's draw;
+``pair`` one J1 session item per pair (`thinkj_verl.data.rows.pair_row`, for the ``thinkj_pair``
+agent loop; the only policy of the ``pointwise`` format).
 A new draw each epoch needs to know the epoch, which verl does not tell a dataset: the class
 counts how often each item was read, in a shared-memory tensor that dataloader worker
 processes update too (each item is read once per epoch by verl's samplers). After a resume
@@ -41,7 +43,7 @@ from verl.utils.dataset.rl_dataset import RLHFDataset
 
 from thinkj_verl.data.lengths import PieceLengths
 from thinkj_verl.data.pairs import Pair, read_pairs
-from thinkj_verl.data.rows import BALANCED, ORDER_POLICIES, assign_orders, canonical_policy, judge_row
+from thinkj_verl.data.rows import BALANCED, ORDER_POLICIES, PAIR_ORDER, assign_orders, canonical_policy, judge_row, pair_row
 from thinkj_verl.formats import get_format
 
 # The columns a canonical pair file must have (preflight checks data files against these).
@@ -120,6 +122,12 @@ class JudgePairDataset(RLHFDataset):
                 f"data.thinkj.{'val_orders' if self.is_validation else 'orders'} must be one of "
                 f"{ORDER_POLICIES}, got {self.order_policy!r}"
             )
+        if get_format(self.judge_format).pointwise and self.order_policy != PAIR_ORDER:
+            raise ValueError(
+                f"data.thinkj.{'val_orders' if self.is_validation else 'orders'}={self.order_policy!r}: the "
+                f"{self.judge_format} format scores one response at a time; set it to {PAIR_ORDER!r} "
+                "(with actor_rollout_ref.rollout.agent.default_agent_loop=thinkj_pair)"
+            )
         seed = options.get("seed", None)
         self.order_seed = seed if seed is not None else (config.get("seed", None) or 0)
         self.shuffle_order_each_epoch = bool(options.get("shuffle_order_each_epoch", False)) and not self.is_validation
@@ -161,8 +169,8 @@ class JudgePairDataset(RLHFDataset):
         self._epoch_orders: dict[int, list[str]] = {}
         if self.order_policy == "both":
             self.items = [(i, order) for i in range(len(pairs)) for order in ("ab", "ba")]
-        elif self.order_policy == "ab":
-            self.items = [(i, "ab") for i in range(len(pairs))]
+        elif self.order_policy in ("ab", PAIR_ORDER):
+            self.items = [(i, self.order_policy) for i in range(len(pairs))]
         else:
             self.items = [(i, None) for i in range(len(pairs))]
         # Reads per item; shared with dataloader workers so the epoch count survives them.
@@ -204,7 +212,10 @@ class JudgePairDataset(RLHFDataset):
             self.visits[item] += 1
         pair_index, _ = self.items[item]
         order = self.order_of(item, epoch)
-        row = judge_row(self.pairs[pair_index], self.judge_format, order, index=item)
+        if order == PAIR_ORDER:
+            row = pair_row(self.pairs[pair_index], self.judge_format, index=item)
+        else:
+            row = judge_row(self.pairs[pair_index], self.judge_format, order, index=item)
         # The same keys RLHFDataset.__getitem__ adds (the agent loop and trainer read them).
         row["raw_prompt"] = row["prompt"]
         row["dummy_tensor"] = torch.tensor([0], dtype=torch.uint8)

@@ -3,7 +3,7 @@
 ::
 
     thinkj prepare --source helpsteer2 --input PATH_OR_HUB_ID --out DIR --format strength \\
-        [--orders both|balanced|ab] [--seed N] [--val-fraction F] \\
+        [--orders both|balanced|ab|pair] [--seed N] [--val-fraction F] \\
         [--tokenizer PATH --max-prompt-length N]
 
 Writes DIR as a whole: every file goes to a new folder beside DIR, which then replaces DIR in
@@ -37,7 +37,7 @@ from pathlib import Path
 from thinkj_verl import argtypes
 from thinkj_verl.data.lengths import PieceLengths, length_stats, token_length_stats
 from thinkj_verl.data.pairs import write_pairs
-from thinkj_verl.data.rows import ORDER_POLICIES, assign_orders, judge_row, row_arrow_schema
+from thinkj_verl.data.rows import ORDER_POLICIES, PAIR_ORDER, assign_orders, judge_row, pair_row, row_arrow_schema
 from thinkj_verl.data.sources import SOURCES, load_pairs
 from thinkj_verl.files import atomic_folder, atomic_path, write_json
 from thinkj_verl.formats import FORMATS, get_format
@@ -114,6 +114,9 @@ class PrepareOptions:
         object.__setattr__(self, "formats", tuple(formats))
         if self.orders not in ORDER_POLICIES:
             raise ValueError(f"--orders must be one of {ORDER_POLICIES}, got {self.orders!r}")
+        pointwise = [fmt for fmt in formats if get_format(fmt).pointwise]
+        if pointwise and self.orders != PAIR_ORDER:
+            raise ValueError(f"--format {pointwise[0]} scores one response at a time: use it with --orders pair")
         if self.max_prompt_length is not None and self.tokenizer is None:
             raise ValueError("--max-prompt-length needs --tokenizer (lengths are counted in the judge's tokens)")
 
@@ -217,7 +220,7 @@ def write(out, settings: PrepareOptions, splits: dict, split_orders: dict, count
         for fmt in formats:
             for name, split in splits.items():
                 key = f"{fmt}/{name}" if len(formats) > 1 else name
-                char_lengths += _write_rows(staged[key], split, split_orders[name], fmt)
+                char_lengths += _write_rows(staged[key], split, split_orders[name], fmt, settings.orders == PAIR_ORDER)
         write_pairs(splits["train"], staged["pairs_train"])
         write_pairs(splits["val"], staged["pairs_val"])
 
@@ -316,20 +319,23 @@ def _check_splits(splits: dict, val_fraction: float, pairs: int, read: int, skip
 ROWS_PER_CHUNK = 4096
 
 
-def _write_rows(path: str, pairs: list, pair_orders: list, fmt: str) -> list[int]:
+def _write_rows(path: str, pairs: list, pair_orders: list, fmt: str, pair_rows: bool = False) -> list[int]:
     """Write the judge rows of ``pairs`` to parquet a chunk at a time (bounded memory),
     atomically; returns each row's prompt length in characters."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = row_arrow_schema()
+    schema = row_arrow_schema(pair_rows)  # pair_rows: one J1 pair row per pair (--orders pair)
     lengths: list[int] = []
     with atomic_path(path) as tmp:
         with pq.ParquetWriter(tmp, schema) as writer:
             chunk: list[dict] = []
             for pair, orders in zip(pairs, pair_orders):
                 for order in orders:
-                    row = judge_row(pair, fmt, order, index=len(lengths))
+                    if pair_rows:
+                        row = pair_row(pair, fmt, index=len(lengths))
+                    else:
+                        row = judge_row(pair, fmt, order, index=len(lengths))
                     lengths.append(len(row["prompt"][0]["content"]))
                     chunk.append(row)
                 if len(chunk) >= ROWS_PER_CHUNK:
@@ -363,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"output format(s) of the judge prompt: {', '.join(FORMATS)} (several: one folder each)",
     )
     parser.add_argument("--orders", choices=ORDER_POLICIES, default="both",
-                        help="both orders per pair, one balanced random order, or the canonical order")
+                        help="both orders per pair, one balanced random order, the canonical order, or one row per "
+                        "pair for J1 sessions (the thinkj_pair agent loop judges both orders)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--val-fraction", type=argtypes.fraction, default=0.05, help="share of pairs for val.parquet")
     parser.add_argument("--tokenizer", help="tokenizer path or hub id: token lengths and the length filter")

@@ -20,7 +20,9 @@ the pair's meta as JSON text.
 Order policies: ``both`` emits every pair in both orders (same pair id); ``ab`` keeps the
 canonical order; ``balanced`` picks one order per pair with a seeded shuffle that puts the
 better response at (a) for exactly half of the pairs (one more for an odd count), whatever
-the source's own balance. ``random`` is the older name of ``balanced`` and is still accepted.
+the source's own balance; ``pair`` emits one row per pair for J1 sessions (`pair_row`: the
+``thinkj_pair`` agent loop renders both orders, or both responses for the pointwise format).
+``random`` is the older name of ``balanced`` and is still accepted.
 (``thinkj eval --orders random`` is a different draw: an independent seeded coin per pair,
 so a subset of a benchmark gets the same orders; see `thinkj_verl.eval.run.plan_orders`.)
 
@@ -39,12 +41,13 @@ import random
 from collections.abc import Sequence
 
 from thinkj_verl.files import json_safe
-from thinkj_verl.prompts import judge_messages, label_for
+from thinkj_verl.prompts import judge_messages, label_for, session_messages
 
 BALANCED = "balanced"
 # Older names still accepted, and the policy each stands for.
 ORDER_POLICY_ALIASES = {"random": BALANCED}
-ORDER_POLICIES = ("both", BALANCED, "ab", *ORDER_POLICY_ALIASES)
+PAIR_ORDER = "pair"  # one row per pair (J1 sessions); also the extra_info.order of such a row
+ORDER_POLICIES = ("both", BALANCED, "ab", PAIR_ORDER, *ORDER_POLICY_ALIASES)
 DATA_SOURCE_PREFIX = "thinkj/"
 ABILITY = "judge"
 
@@ -68,8 +71,29 @@ def judge_row(pair, fmt: str, order: str, index: int) -> dict:
     }
 
 
-def row_arrow_schema():
-    """The parquet schema of judge rows (one struct type for every row)."""
+def pair_row(pair, fmt: str, index: int) -> dict:
+    """One row per pair (``--orders pair``, J1): the session's first prompt as ``prompt`` (what
+    verl's length filter and bookkeeping read), the canonical label (order ab), ``extra_info.order``
+    = ``pair`` and the pair itself as JSON in ``extra_info.pair``, from which the ``thinkj_pair``
+    agent loop renders every prompt of the session (`thinkj_verl.prompts.session_messages`).
+
+    >>> from thinkj_verl.data.pairs import Pair
+    >>> from thinkj_verl.ground_truth import GroundTruth
+    >>> row = pair_row(Pair("p:0", "local", [{"role": "user", "content": "q"}], "x", "y", GroundTruth("b")), "pointwise", 0)
+    >>> row["extra_info"]["order"], row["reward_model"]["ground_truth"]["better"], json.loads(row["extra_info"]["pair"])["response_b"]
+    ('pair', 'b', 'y')
+    """
+    _, first_prompt = session_messages(pair, fmt)[0]
+    row = judge_row(pair, fmt, "ab", index)
+    row["prompt"] = first_prompt
+    row["extra_info"]["order"] = PAIR_ORDER
+    row["extra_info"]["pair"] = json.dumps(json_safe(pair.to_dict()), sort_keys=True, allow_nan=False)
+    return row
+
+
+def row_arrow_schema(pair_rows: bool = False):
+    """The parquet schema of judge rows (one struct type for every row); ``pair_rows``: with
+    ``extra_info.pair`` (`pair_row`)."""
     import pyarrow as pa
 
     return pa.schema(
@@ -106,6 +130,7 @@ def row_arrow_schema():
                         ("format", pa.string()),
                         ("index", pa.int64()),
                         ("meta", pa.string()),
+                        *([("pair", pa.string())] if pair_rows else []),
                     ]
                 ),
             ),
@@ -157,7 +182,7 @@ def assign_orders(pairs: Sequence, policy: str, seed=0, epoch: int = 0) -> list[
     policy = canonical_policy(policy)
     if policy == "both":
         return [("ab", "ba")] * len(pairs)
-    if policy == "ab":
+    if policy in ("ab", PAIR_ORDER):  # a pair row carries the canonical (ab) label
         return [("ab",)] * len(pairs)
     if policy == BALANCED:
         positions = balanced_better_positions(len(pairs), seed, epoch)

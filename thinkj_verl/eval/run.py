@@ -302,7 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--source", help="pairs only: convert --data with this source of `thinkj prepare`")
     parser.add_argument(
         "--judge-mode", choices=JUDGE_MODES, default="pairwise",
-        help="rewardbench2: pairwise comparisons (pointwise rating of each reply comes with J1, issue 11)",
+        help="pairwise comparisons, or pointwise: each reply scored alone (J1; the same as --format pointwise)",
     )
     parser.add_argument("--format", default="strength", choices=list(FORMATS), help="the judge's output format")
     parser.add_argument("--out", help="output directory (default with --generations: the file's directory)")
@@ -318,6 +318,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pointwise(args, progress: bool) -> int:
+    from thinkj_verl.eval.pointwise import run
+
+    if args.generations:
+        out_dir, settings, pairs, skipped = Path(args.out) if args.out else Path(args.generations).parent, None, None, None
+    else:
+        if not args.out:
+            raise EvalError("--out DIR is required with --model")
+        out_dir = Path(args.out)
+        settings = {"model": args.model, "backend": resolve_backend(args.backend), "max_new_tokens": args.max_new_tokens,
+                    "temperature": args.temperature, "batch_size": args.batch_size, "seed": args.seed,
+                    **engine_options(args)}
+        pairs, skipped = load_benchmark(args.benchmark, args.data, source=args.source, limit=args.limit, split=args.split)
+    scores = run(args, pairs, skipped, out_dir, settings, progress)["scores"]
+    print(" | ".join(f"{name} {'-' if scores[key] is None else f'{100 * scores[key]:.1f}'}"
+                     for name, key in (("Accuracy", "accuracy"), ("Ties", "tie_rate"), ("Both read", "scored_rate"))))
+    print(f"wrote {out_dir / 'metrics.json'} and {out_dir / 'report.md'}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "compare":
         from thinkj_verl.eval.compare import main as compare_main
@@ -326,11 +346,8 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     progress = not args.no_progress
     try:
-        if args.judge_mode == "pointwise":
-            raise EvalError(
-                "--judge-mode pointwise: rating each reply on its own comes with the J1 pointwise format "
-                "(issue 11); no pointwise output format exists yet. Use --judge-mode pairwise."
-            )
+        if args.judge_mode == "pointwise" or args.format == "pointwise":
+            return _pointwise(args, progress)  # J1's pointwise judge: thinkj_verl/eval/pointwise.py
         if args.generations:
             generations = Path(args.generations)
             out_dir = Path(args.out) if args.out else generations.parent

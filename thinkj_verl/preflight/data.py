@@ -53,6 +53,13 @@ def check_format_match(report: Report, config) -> None:
     if not ours or source == "data.thinkj.format":
         return
     asked = thinkj.get("format", "strength")
+    if asked == "pointwise":  # J1's pointwise sessions: scored by the thinkj_pair manager, no reward function
+        if config.reward.reward_manager.get("name") == "thinkj_pair":
+            report.ok("judge format vs reward", "pointwise sessions, scored by the thinkj_pair manager (thinkj_verl/j1)")
+        else:
+            report.fail("judge format vs reward", "data.thinkj.format=pointwise is scored only by "
+                                                  "reward.reward_manager.name=thinkj_pair (use +recipe=j1_pointwise_grpo)")
+        return
     if asked != fmt:
         report.fail("judge format vs reward", f"{source} parses the {fmt!r} format but data.thinkj.format={asked!r} "
                                               f"asks the judge for another: add data.thinkj.format={fmt}")
