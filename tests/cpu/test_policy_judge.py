@@ -71,18 +71,23 @@ def test_two_grpo_steps_with_the_judge_as_reward(policy_run):
 def test_policy_metrics_every_step(policy_run):
     assert policy_run.returncode == 0, _failure(policy_run)
     for step in policy_run.steps:
-        for key in ("policy/reward", "policy/judge_win_rate", "policy/neutral_rate", "policy/judge_consistency",
+        for key in ("policy/reward", "policy/neutral_rate", "policy/judge_consistency",
                     "policy/judge_format_fail", "policy/judge_call_fail", "policy/judge_think_tokens",
                     "policy/reply_tokens"):
             assert key in step, (step["step"], key)
-        assert 0.0 <= step["policy/judge_win_rate"] <= 1.0
+        # the win rate leaves neutral rows out: it is undefined (not logged) when the judge gave no
+        # verdict in both orders for any reply of the step (seen once in CI at step 2)
+        if step["policy/neutral_rate"] < 1.0:
+            assert 0.0 <= step["policy/judge_win_rate"] <= 1.0
+        else:
+            assert "policy/judge_win_rate" not in step
         # every call reached the judge through verl's router; none failed
         assert step["policy/judge_call_fail"] == 0.0
         # training replies are not shown to the gold judge (gold_sample_rate 0)
         assert step["policy/gold_asked"] == 0.0
         assert not any(key.startswith("judge/") for key in step), "judge-training diagnostics on a policy run"
-    # the format judge's verdicts parse in both orders for some replies
-    assert policy_run.metric(1, "policy/neutral_rate") < 1.0
+    # the format judge's verdicts parse in both orders for some replies of the run
+    assert min(step["policy/neutral_rate"] for step in policy_run.steps) < 1.0
 
 
 def test_validation_carries_judge_and_gold_components(policy_run):
