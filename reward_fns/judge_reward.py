@@ -20,6 +20,11 @@ judge in BOTH orders at once, parses both replies with the one parser, and maps 
   ``judge_format_fail``, ``judge_call_fail``), never dropped, and never stop the run;
 - an empty policy reply is a loss (``-1``) without asking the judge (``empty_reply``).
 
+Pointwise mode (``judge_format=pointwise``, J1's pointwise judge): the judge scores the policy's
+reply and the reference each ALONE (0..10, both calls at once); the reward is
+``(score of the reply - score of the reference) / 10`` in -1..1, the outcome a win, loss or tie
+(equal scores) by the two scores, and a missing score gives the neutral reward as above.
+
 The row (`thinkj_verl.data.policy`) carries the reference reply as
 ``reward_model.ground_truth`` and the conversation as ``extra_info["conversation"]`` (verl hands
 the reward function no prompt messages).
@@ -56,7 +61,7 @@ import hashlib
 
 from thinkj_verl.data.pairs import Pair
 from thinkj_verl.ground_truth import GroundTruth
-from thinkj_verl.judge_client import JudgeClient, PairVerdict
+from thinkj_verl.judge_client import JudgeClient, PairVerdict, PointwiseVerdict
 
 NEUTRAL_REWARD = 0.0
 EMPTY_REPLY_REWARD = -1.0
@@ -68,20 +73,32 @@ COMPONENTS = (
 )
 
 
-def outcome(verdict: PairVerdict) -> str:
+def outcome(verdict: PairVerdict | PointwiseVerdict) -> str:
     """``win`` / ``loss`` (the policy's reply, canonical (a), picked in both orders or in
-    neither), ``tie`` (both orders parsed and disagree) or ``neutral`` (an order did not parse)."""
+    neither; pointwise: scored higher or lower), ``tie`` (both orders parsed and disagree;
+    pointwise: equal scores) or ``neutral`` (an order or a score did not parse)."""
     if not verdict.parsed:
         return "neutral"
-    if not verdict.consistent:
+    if not verdict.consistent or verdict.winner is None:
         return "tie"
     return "win" if verdict.winner == "a" else "loss"
 
 
-def reward_of(verdict: PairVerdict, strength_weight: float = 0.0) -> float:
-    """The reward of one pair judged in both orders (see the module docstring)."""
+def reward_of(verdict: PairVerdict | PointwiseVerdict, strength_weight: float = 0.0) -> float:
+    """The reward of one pair judged in both orders, or pointwise (see the module docstring).
+
+    >>> from thinkj_verl.judge_client import ChatResult
+    >>> from thinkj_verl.parser import parse_judgment
+    >>> scored = PointwiseVerdict({"a": ChatResult("."), "b": ChatResult(".")},
+    ...     {side: parse_judgment(f"Therefore, the score of the response is [[{s}]].", "pointwise")
+    ...      for side, s in (("a", 9), ("b", 6))})
+    >>> reward_of(scored), outcome(scored)
+    (0.3, 'win')
+    """
     if not verdict.parsed:
         return NEUTRAL_REWARD
+    if isinstance(verdict, PointwiseVerdict):
+        return (verdict.scores["a"] - verdict.scores["b"]) / 10
     values = []
     for order, side in verdict.sides.items():
         strength = verdict.judgments[order].strength

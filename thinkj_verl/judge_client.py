@@ -27,9 +27,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from thinkj_verl.formats import get_format
 from thinkj_verl.ground_truth import other_side
-from thinkj_verl.parser import Judgment, parse_judgment
-from thinkj_verl.prompts import ORDERS, judge_messages
+from thinkj_verl.parser import Judgment, parse_judgment, pointwise_verdict
+from thinkj_verl.prompts import ORDERS, judge_messages, pointwise_messages
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 COUNT_KEYS = ("calls", "attempts", "retries", "timeouts", "http_errors", "connection_errors", "bad_replies", "failed")
@@ -153,6 +154,50 @@ class PairVerdict:
 
 
 @dataclass
+class PointwiseVerdict:
+    """A pair judged pointwise (J1): each response scored alone, keyed by its canonical side. There
+    is no order to disagree with, so a read pair is consistent; equal scores are a tie (no winner).
+
+    >>> from thinkj_verl.parser import parse_judgment
+    >>> a = parse_judgment("Therefore, the score of the response is [[8]].", "pointwise")
+    >>> b = parse_judgment("Therefore, the score of the response is [[3]].", "pointwise")
+    >>> v = PointwiseVerdict({"a": ChatResult("x"), "b": ChatResult("y")}, {"a": a, "b": b})
+    >>> v.scores, v.winner, v.consistent
+    ({'a': 8, 'b': 3}, 'a', True)
+    """
+
+    calls: dict[str, ChatResult]
+    judgments: dict[str, Judgment | None]
+
+    @property
+    def scores(self) -> dict[str, int | None]:
+        return {side: j.score if j is not None and j.format_ok else None for side, j in self.judgments.items()}
+
+    @property
+    def parsed(self) -> bool:
+        """Both responses got a well-formed score."""
+        return all(score is not None for score in self.scores.values())
+
+    @property
+    def consistent(self) -> bool:
+        return self.parsed
+
+    @property
+    def winner(self) -> str | None:
+        """The response with the higher score; None for a tie or a missing score."""
+        return pointwise_verdict(self.scores["a"], self.scores["b"])
+
+    @property
+    def failed_calls(self) -> int:
+        return sum(not call.ok for call in self.calls.values())
+
+    @property
+    def format_failures(self) -> int:
+        """Responses whose call returned a reply without a well-formed score."""
+        return sum(call.ok and self.scores[side] is None for side, call in self.calls.items())
+
+
+@dataclass
 class JudgeClient:
     """A judge behind an OpenAI-compatible chat-completions endpoint.
 
@@ -273,13 +318,19 @@ class JudgeClient:
             return None
         return parse_judgment(result.text, self.fmt, truncated=result.finish_reason == "length")
 
-    async def judge_pair(self, pair, http=None) -> PairVerdict:
-        """Ask about ``pair`` in both orders at once; parse both replies."""
+    async def judge_pair(self, pair, http=None) -> PairVerdict | PointwiseVerdict:
+        """Ask about ``pair`` in both orders at once and parse both replies; with a pointwise
+        format, ask for the score of each response alone instead (both at once)."""
         import httpx
 
         if http is None:
             async with httpx.AsyncClient() as own:
                 return await self.judge_pair(pair, own)
-        calls = await asyncio.gather(*(self.chat(judge_messages(pair, self.fmt, order), http) for order in ORDERS))
-        calls = dict(zip(ORDERS, calls))
-        return PairVerdict(calls, {order: self.parse(call) for order, call in calls.items()})
+        if get_format(self.fmt).pointwise:
+            views = {side: pointwise_messages(pair, self.fmt, side) for side in ("a", "b")}
+            verdict_type = PointwiseVerdict
+        else:
+            views = {order: judge_messages(pair, self.fmt, order) for order in ORDERS}
+            verdict_type = PairVerdict
+        calls = dict(zip(views, await asyncio.gather(*(self.chat(messages, http) for messages in views.values()))))
+        return verdict_type(calls, {view: self.parse(call) for view, call in calls.items()})

@@ -39,6 +39,7 @@ from pathlib import Path
 from thinkj_verl import argtypes
 from thinkj_verl.data.pairs import Pair, read_pairs, write_pairs
 from thinkj_verl.files import json_line, write_json
+from thinkj_verl.formats import PAIRWISE_FORMATS
 from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.judge_client import JudgeClient, PairVerdict, unreachable
 
@@ -160,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="the model name the endpoint serves")
     parser.add_argument("--input", required=True, help="canonical pairs (.jsonl/.json/.parquet), e.g. thinkj prepare's pairs_train.parquet")
     parser.add_argument("--out", required=True, help="output folder (resumed when it holds judgments.jsonl)")
-    parser.add_argument("--format", default="strength", help="the judge's output format")
+    parser.add_argument("--format", default="strength", choices=PAIRWISE_FORMATS,
+                        help="the judge's (pairwise) output format")
     parser.add_argument("--max-tokens", type=argtypes.positive_int, help="judge reply limit (default: the server's)")
     parser.add_argument("--max-concurrency", type=argtypes.positive_int, default=8, help="calls in flight")
     parser.add_argument("--min-interval", type=argtypes.non_negative_float, default=0.0, help="seconds between the starts of two calls")

@@ -38,6 +38,7 @@ from collections.abc import Callable
 from thinkj_verl import argtypes
 from thinkj_verl.data.pairs import Pair, read_records
 from thinkj_verl.files import atomic_folder, write_json, write_jsonl
+from thinkj_verl.formats import PAIRWISE_FORMATS
 from thinkj_verl.ground_truth import GroundTruth
 from thinkj_verl.judge_client import JudgeClient, unreachable
 
@@ -196,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="the model name the endpoint serves")
     parser.add_argument("--samples", required=True, help="rows with id, prompt, responses (.jsonl/.json/.parquet)")
     parser.add_argument("--out", required=True, help="output folder (replaced as a whole)")
-    parser.add_argument("--format", default="strength", help="the judge's output format")
+    parser.add_argument("--format", default="strength", choices=PAIRWISE_FORMATS,
+                        help="the judge's (pairwise) output format")
     parser.add_argument("--max-tokens", type=argtypes.positive_int)
     parser.add_argument("--max-concurrency", type=argtypes.positive_int, default=8)
     parser.add_argument("--seed", type=int, default=0)

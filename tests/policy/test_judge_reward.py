@@ -154,3 +154,30 @@ def test_missing_reference_or_address_is_named():
         asyncio.run(compute_score("s", "x", None, {"pair_id": "p:9", "conversation": QUESTION}, judge_url="h:1"))
     with pytest.raises(TypeError, match="judge_ulr"):
         asyncio.run(compute_score("s", "x", REFERENCE, {"conversation": QUESTION}, judge_ulr="h:1"))
+
+
+def test_pointwise_judge_scores_reply_and_reference_alone():
+    """judge_format=pointwise: each response alone, both calls at once; reward = score gap / 10."""
+    import re
+
+    shown = re.compile(r"\[The Start of the Response\]\n(.*?)\n\[The End of the Response\]", re.S)
+
+    def scorer(body):
+        content = body["messages"][0]["content"]
+        assert "Response (a)" not in content  # one response per prompt, never the pair
+        response = shown.search(content).group(1)
+        if "unsure" in response:
+            return 200, chat_reply("I cannot tell.")
+        score = 9 if "because" in response else 6 if response == REFERENCE else 2
+        return 200, chat_reply(f"<think>Scored it.</think>Therefore, the score of the response is [[{score}]].")
+
+    with serve_script(scorer) as (url, requests):
+        win = score("2+2 is 4, because two and two make four.", url, judge_format="pointwise")
+        loss = score("5", url, judge_format="pointwise")
+        neutral = score("unsure", url, judge_format="pointwise")
+        tie = score(REFERENCE, url, judge_format="pointwise")
+    assert len(requests) == 8
+    assert (win["score"], win["win"], win["consistent"], win["neutral"]) == (pytest.approx(0.3), 1.0, 1.0, 0.0)
+    assert (loss["score"], loss["loss"]) == (pytest.approx(-0.4), 1.0)
+    assert (neutral["score"], neutral["neutral"], neutral["judge_format_fail"]) == (judge_reward.NEUTRAL_REWARD, 1.0, 0.5)
+    assert (tie["score"], tie["tie"], tie["neutral"]) == (0.0, 1.0, 0.0)
