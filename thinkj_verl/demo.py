@@ -267,9 +267,15 @@ def _run_demo(out: Path, *, eval_limit: int | None) -> dict:
 
     # 1. tiny judge
     def build():
+        from thinkj_verl.formats import PAIRWISE_FORMATS
         from thinkj_verl.tiny import build_tiny_judge
 
-        path = build_tiny_judge(base, vocab_size=2048, extra_text=prompt_texts(train_rows, held_out_rows))
+        # The pairwise formats' sentences: the demo's figures were measured with this tokenizer. With
+        # J1's pointwise sentence in the text too, its merges changed and the SFT judge fell from
+        # 69% to chance (50%, always one side) on the held-out pairs: a 200k-parameter judge is
+        # that sensitive to how its prompt is cut into tokens.
+        path = build_tiny_judge(base, vocab_size=2048, extra_text=prompt_texts(train_rows, held_out_rows),
+                                formats=PAIRWISE_FORMATS)
         print(f"tiny tokenizer + random-weight 2-layer Qwen2 judge saved to {path}")
 
     steps.run("tiny tokenizer and judge, built locally", build)

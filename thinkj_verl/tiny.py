@@ -33,9 +33,9 @@ CHAT_TEMPLATE = (
 )
 
 
-def _training_text() -> list[str]:
+def _training_text(formats: Sequence[str] | None = None) -> list[str]:
     sentences = []
-    for fmt in FORMATS.values():
+    for fmt in (FORMATS[name] for name in (formats or FORMATS)):
         for verdict in "ab":
             for strength in (1, 2, 3):
                 sentences.append(fmt.render(verdict=verdict, strength=strength, score_a=30, score_b=70))
@@ -48,11 +48,12 @@ def _training_text() -> list[str]:
     return sentences * 4
 
 
-def build_tiny_tokenizer(vocab_size: int = 512, extra_text: Sequence[str] = ()):
+def build_tiny_tokenizer(vocab_size: int = 512, extra_text: Sequence[str] = (), formats: Sequence[str] | None = None):
     """A byte-level BPE tokenizer with ChatML special tokens and chat template.
 
     ``extra_text`` joins the training text: trained on the judge prompts it will see (the demo
     does this), the tokenizer cuts each prompt into fewer tokens, so a CPU trains faster.
+    ``formats``: the output formats whose final sentences join it (default: all).
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
@@ -65,7 +66,7 @@ def build_tiny_tokenizer(vocab_size: int = 512, extra_text: Sequence[str] = ()):
         special_tokens=SPECIAL_TOKENS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
-    core.train_from_iterator([*_training_text(), *extra_text], trainer=trainer)
+    core.train_from_iterator([*_training_text(formats), *extra_text], trainer=trainer)
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=core,
         bos_token=None,
@@ -106,11 +107,12 @@ def build_tiny_model(tokenizer, seed: int = 0, sequence_classification: bool = F
 
 
 def build_tiny_judge(
-    directory: str | Path, seed: int = 0, vocab_size: int = 512, extra_text: Sequence[str] = ()
+    directory: str | Path, seed: int = 0, vocab_size: int = 512, extra_text: Sequence[str] = (),
+    formats: Sequence[str] | None = None,
 ) -> str:
     """Save a tiny tokenizer and causal LM to ``directory``; returns the path as a string."""
     directory = Path(directory)
-    tokenizer = build_tiny_tokenizer(vocab_size, extra_text)
+    tokenizer = build_tiny_tokenizer(vocab_size, extra_text, formats)
     model = build_tiny_model(tokenizer, seed=seed)
     tokenizer.save_pretrained(directory)
     model.save_pretrained(directory)

@@ -48,15 +48,21 @@ def test_smoke_runs_the_launch_and_prints_the_table(smoke_ok, tiny_judge_path):
     small = AutoConfig.from_pretrained(out / "small_model_0")
     assert small.model_type == AutoConfig.from_pretrained(tiny_judge_path).model_type
     assert small.num_hidden_layers == 2
-    assert f"actor_rollout_ref.model.path={out / 'small_model_0'}" in (out / "main_ppo.log").read_text() or True
+    # Hydra's record of the launch: the last model.path override (the one that wins) is the small copy
+    overrides = (out / "hydra" / ".hydra" / "overrides.yaml").read_text().splitlines()
+    model_paths = [line.split("=", 1)[1] for line in overrides if line.startswith("- actor_rollout_ref.model.path=")]
+    assert model_paths[-1] == str(out / "small_model_0"), model_paths
 
 
-def test_smoke_with_a_missing_data_file_fails_with_the_trainers_error(tmp_path, judge_pairs, tiny_judge_path):
+def test_smoke_with_a_missing_data_file_stops_before_launching(tmp_path, judge_pairs, tiny_judge_path):
     missing = tmp_path / "no_such_pairs.parquet"
-    result = _smoke(["+recipe=thinkj_grpo", f"data.train_files={missing}", f"data.val_files={judge_pairs['val']}",
-                     f"actor_rollout_ref.model.path={tiny_judge_path}"], tmp_path / "out")
-    assert result.returncode == 1
-    assert "FAILED" in result.stderr and str(missing.name) in result.stderr
+    result = _smoke(["+recipe=thinkj_grpo", f"data.train_files=[{judge_pairs['train']},{missing}]",
+                     f"data.val_files={judge_pairs['val']}", f"actor_rollout_ref.model.path={tiny_judge_path}"],
+                    tmp_path / "out")
+    assert result.returncode == 2
+    assert f"no such data file (data.train_files: {missing})" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out" / "main_ppo.log").exists()  # stopped before main_ppo and Ray
 
 
 def test_smoke_with_a_reward_kwarg_typo_fails_naming_it(tmp_path, judge_pairs, tiny_judge_path):
