@@ -78,6 +78,33 @@ def unreachable(counts) -> str | None:
     )
 
 
+def add_judge_arguments(parser, url_flag: str, url_help: str) -> None:
+    """The options every command that asks a served judge shares (``thinkj label``, ``thinkj
+    tournament``): where the judge is, its model name and pairwise format, reply limit, calls in flight."""
+    from thinkj_verl import argtypes
+    from thinkj_verl.formats import PAIRWISE_FORMATS
+
+    parser.add_argument(url_flag, required=True, help=url_help)
+    parser.add_argument("--model", help="the model name the endpoint serves")
+    parser.add_argument("--format", default="strength", choices=PAIRWISE_FORMATS,
+                        help="the judge's (pairwise) output format")
+    parser.add_argument("--max-tokens", type=argtypes.positive_int, help="judge reply limit (default: the server's)")
+    parser.add_argument("--max-concurrency", type=argtypes.positive_int, default=8, help="calls in flight")
+
+
+def finish(prog: str, summary: dict, url: str, out) -> int:
+    """Print a command's summary; exit 1 naming the endpoint when no call reached the judge."""
+    import json
+    import sys
+
+    print(json.dumps(summary, indent=2))
+    failure = unreachable(summary["calls"])
+    if failure:
+        print(f"{prog}: {failure}: is the judge served at {url}? (outputs kept in {out})", file=sys.stderr)
+        return 1
+    return 0
+
+
 def canonical_side(order: str, verdict: str | None) -> str | None:
     """The response a verdict picks, in canonical terms (``pair.response_a`` is ``"a"``).
 

@@ -39,9 +39,8 @@ from pathlib import Path
 from thinkj_verl import argtypes
 from thinkj_verl.data.pairs import Pair, read_pairs, write_pairs
 from thinkj_verl.files import json_line, write_json
-from thinkj_verl.formats import PAIRWISE_FORMATS
 from thinkj_verl.ground_truth import GroundTruth
-from thinkj_verl.judge_client import JudgeClient, PairVerdict, unreachable
+from thinkj_verl.judge_client import JudgeClient, PairVerdict, add_judge_arguments, finish
 
 JUDGMENTS = "judgments.jsonl"
 
@@ -157,14 +156,9 @@ def label(input, out, *, judge_url: str, model: str | None = None, fmt: str = "s
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="thinkj label", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--judge-url", required=True, help="OpenAI-compatible endpoint (host:port, base URL or .../chat/completions)")
-    parser.add_argument("--model", help="the model name the endpoint serves")
+    add_judge_arguments(parser, "--judge-url", "OpenAI-compatible endpoint (host:port, base URL or .../chat/completions)")
     parser.add_argument("--input", required=True, help="canonical pairs (.jsonl/.json/.parquet), e.g. thinkj prepare's pairs_train.parquet")
     parser.add_argument("--out", required=True, help="output folder (resumed when it holds judgments.jsonl)")
-    parser.add_argument("--format", default="strength", choices=PAIRWISE_FORMATS,
-                        help="the judge's (pairwise) output format")
-    parser.add_argument("--max-tokens", type=argtypes.positive_int, help="judge reply limit (default: the server's)")
-    parser.add_argument("--max-concurrency", type=argtypes.positive_int, default=8, help="calls in flight")
     parser.add_argument("--min-interval", type=argtypes.non_negative_float, default=0.0, help="seconds between the starts of two calls")
     parser.add_argument("--timeout", type=argtypes.positive_float, default=300.0, help="seconds per attempt")
     parser.add_argument("--max-attempts", type=argtypes.positive_int, default=3)
@@ -182,10 +176,4 @@ def main(argv: list[str]) -> int:
     except (ValueError, OSError) as error:
         print(f"thinkj label: {error}", file=sys.stderr)
         return 1
-    print(json.dumps(summary, indent=2))
-    failure = unreachable(summary["calls"])
-    if failure:
-        print(f"thinkj label: {failure}: is the judge served at {args.judge_url}? (outputs kept in {args.out})",
-              file=sys.stderr)
-        return 1
-    return 0
+    return finish("thinkj label", summary, args.judge_url, args.out)

@@ -30,17 +30,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import sys
 from collections.abc import Callable
 
-from thinkj_verl import argtypes
 from thinkj_verl.data.pairs import Pair, read_records
 from thinkj_verl.files import atomic_folder, write_json, write_jsonl
-from thinkj_verl.formats import PAIRWISE_FORMATS
 from thinkj_verl.ground_truth import GroundTruth
-from thinkj_verl.judge_client import JudgeClient, unreachable
+from thinkj_verl.judge_client import JudgeClient, add_judge_arguments, finish
 
 
 async def _knockout(entrants: list, decide: Callable, advance: str) -> tuple[list, list, int]:
@@ -193,14 +190,9 @@ def tournament(samples, out, *, judge_url: str, model: str | None = None, fmt: s
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="thinkj tournament", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--judge", required=True, help="the judge's OpenAI-compatible endpoint (host:port or URL)")
-    parser.add_argument("--model", help="the model name the endpoint serves")
+    add_judge_arguments(parser, "--judge", "the judge's OpenAI-compatible endpoint (host:port or URL)")
     parser.add_argument("--samples", required=True, help="rows with id, prompt, responses (.jsonl/.json/.parquet)")
     parser.add_argument("--out", required=True, help="output folder (replaced as a whole)")
-    parser.add_argument("--format", default="strength", choices=PAIRWISE_FORMATS,
-                        help="the judge's (pairwise) output format")
-    parser.add_argument("--max-tokens", type=argtypes.positive_int)
-    parser.add_argument("--max-concurrency", type=argtypes.positive_int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     return parser
 
@@ -213,10 +205,4 @@ def main(argv: list[str]) -> int:
     except (ValueError, OSError) as error:
         print(f"thinkj tournament: {error}", file=sys.stderr)
         return 1
-    print(json.dumps(summary, indent=2))
-    failure = unreachable(summary["calls"])
-    if failure:
-        print(f"thinkj tournament: {failure}: is the judge served at {args.judge}? (outputs kept in {args.out})",
-              file=sys.stderr)
-        return 1
-    return 0
+    return finish("thinkj tournament", summary, args.judge, args.out)
