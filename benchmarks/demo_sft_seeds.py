@@ -18,7 +18,6 @@ overrides win (e.g. ``trl.lr_scheduler_type=cosine``).
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import sys
@@ -28,31 +27,30 @@ from pathlib import Path
 TARGET = 0.6
 
 
-def _command(name: str, argv: list[str]) -> None:
-    from thinkj_verl.cli import COMMANDS
-
-    code = importlib.import_module(COMMANDS[name][0]).main(argv)
-    if code:
-        raise SystemExit(f"`thinkj {name}` exited with {code}")
-
-
 def _fresh_judge(tokenizer_dir: Path, out: Path, *, seed: int, hidden: int, layers: int) -> Path:
     """A random-weight judge of the demo's shape (or wider/deeper), with the demo's tokenizer."""
-    import torch
-    from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+    from transformers import AutoTokenizer
+
+    from thinkj_verl.tiny import build_tiny_model
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    torch.manual_seed(seed)
-    config = Qwen2Config(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
-                         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
-                         max_position_embeddings=4096, tie_word_embeddings=True, pad_token_id=tokenizer.pad_token_id,
-                         eos_token_id=tokenizer.eos_token_id, bos_token_id=None)
-    model = Qwen2ForCausalLM(config)
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    model.generation_config.eos_token_id = tokenizer.eos_token_id
     tokenizer.save_pretrained(out)
-    model.save_pretrained(out)
+    build_tiny_model(tokenizer, seed=seed, hidden_size=hidden, num_layers=layers).save_pretrained(out)
     return out
+
+
+def _run_seed(demo: Path, work: Path, seed: int, options, sft_files: list[Path], held_out: Path) -> dict:
+    """SFT a fresh judge of this seed on the demo's rows, evaluate it; the eval's diagnostics."""
+    from thinkj_verl.demo import FORMAT, MAX_NEW_TOKENS, SFT_SCALE, _command
+
+    base = _fresh_judge(demo / "models" / "base", work / "base", seed=seed, hidden=options.hidden,
+                        layers=options.layers)
+    _command("train", ["sft", "--cpu", f"model={base}", f"train_files=[{','.join(map(str, sft_files))}]",
+                       f"output_dir={work / 'sft'}", *SFT_SCALE, "trl.disable_tqdm=true", *options.overrides])
+    _command("eval", ["--model", str(work / "sft"), "--benchmark", "pairs", "--source", "local", "--data", str(held_out),
+                      "--format", FORMAT, "--out", str(work / "eval"), "--orders", "both", "--backend", "transformers",
+                      "--max-new-tokens", str(MAX_NEW_TOKENS), "--no-progress"])
+    return json.loads((work / "eval" / "metrics.json").read_text())["diagnostics"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,13 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--hidden", type=int, default=64, help="hidden size (the demo's judge: 64)")
     parser.add_argument("--layers", type=int, default=2, help="layers (the demo's judge: 2)")
-    parser.add_argument("overrides", nargs="*", help="`thinkj train sft` overrides, after the demo's own")
+    parser.add_argument("overrides", nargs="*", help="`thinkj train sft` overrides after `--` (e.g. -- trl.max_steps=400), applied after the demo's own")
     options = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import torch
 
-    from thinkj_verl.demo import FORMAT, MAX_NEW_TOKENS, SFT_SCALE
+    from thinkj_verl.demo import DemoError
 
     torch.set_num_threads(1)  # as the demo does
     demo = options.demo_output.resolve()
@@ -83,16 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     reached = 0
     with tempfile.TemporaryDirectory() as scratch:
         for seed in options.seeds:
-            work = Path(scratch) / f"seed{seed}"
-            base = _fresh_judge(demo / "models" / "base", work / "base", seed=seed, hidden=options.hidden,
-                                layers=options.layers)
-            _command("train", ["sft", "--cpu", f"model={base}", f"train_files=[{','.join(map(str, sft_files))}]",
-                               f"output_dir={work / 'sft'}", *SFT_SCALE, "trl.disable_tqdm=true", *options.overrides])
-            _command("eval", ["--model", str(work / "sft"), "--benchmark", "pairs", "--source", "local",
-                              "--data", str(held_out), "--format", FORMAT, "--out", str(work / "eval"),
-                              "--orders", "both", "--backend", "transformers",
-                              "--max-new-tokens", str(MAX_NEW_TOKENS), "--no-progress"])
-            diagnostics = json.loads((work / "eval" / "metrics.json").read_text())["diagnostics"]
+            try:
+                diagnostics = _run_seed(demo, Path(scratch) / f"seed{seed}", seed, options, sft_files, held_out)
+            except DemoError as error:
+                print(f"seed {seed}: {error}", file=sys.stderr)
+                return 1
             by_order = diagnostics["accuracy_by_order"]
             reached += diagnostics["pair_accuracy"] >= TARGET
             print(f"{seed:4d}  {diagnostics['parse_failure_rate']:10.2f}  {by_order['ab']:8.2f}  {by_order['ba']:8.2f}"

@@ -78,17 +78,18 @@ def build_tiny_tokenizer(vocab_size: int = 512, extra_text: Sequence[str] = (), 
     return tokenizer
 
 
-def build_tiny_model(tokenizer, seed: int = 0, sequence_classification: bool = False):
-    """A two-layer Qwen2 with random weights sized to ``tokenizer``."""
+def build_tiny_model(tokenizer, seed: int = 0, sequence_classification: bool = False, hidden_size: int = 64,
+                     num_layers: int = 2):
+    """A Qwen2 with random weights sized to ``tokenizer`` (two layers, width 64, unless asked)."""
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM, Qwen2ForSequenceClassification
 
     torch.manual_seed(seed)
     config = Qwen2Config(
         vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
+        num_hidden_layers=num_layers,
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=4096,
