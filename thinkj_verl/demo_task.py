@@ -4,10 +4,16 @@ The user asks for an animal; both responses are the same sentence except for its
 an animal in one and an everyday object in the other. **The better response is the one that names
 an animal.** A judge must tell whether that word opens Response (a) or Response (b): it sits right
 after the response's start marker, so two attention layers suffice in principle (one can tie the
-word to the marker just before it, the other find the animal). Measured: with the word in the
-middle of the sentence, the demo's 2-layer judge stayed at chance after 600 steps; with the word
-first, its teacher-forced verdict was right in both orders on 60-80% of held-out pairs after
-100-150 steps (plain PyTorch loop, batch 8, lr 1e-2).
+word to the marker just before it, the other find the animal).
+
+What the judge writes while thinking decides whether a 2-layer judge learns this at all
+(:func:`trace`). Measured on the demo's rows (plain PyTorch loop, width 64, batch 8, lr 1e-2, the
+loss on every reply token): a trace that states the verdict at once ("Response (a) names an
+animal.") left the judge answering "(a)" for every pair for 600 steps (50% single, 0% pair
+accuracy on the held-out pairs); a trace that speaks of each response in turn before the verdict
+reached 82% pair accuracy after 150 steps and 100% after 250. The verdict then follows from the
+judge's own two short statements; the hard part, tying a response's word to its marker, is
+asked once per response, at a token that names the response.
 The verdict is read in both orders.
 
 Rows are ``thinkj prepare --source local`` rows (``prompt``, ``chosen``, ``rejected``, ``id``),
@@ -67,5 +73,11 @@ def generate(n: int, seed: int, exclude: Iterable[dict] = (), prefix: str = "ani
 
 
 def trace(verdict: str) -> str:
-    """The reasoning a judge of this task writes before its final sentence (verdict 'a' or 'b')."""
-    return f"Response ({verdict}) names an animal."
+    """The reasoning a judge of this task writes before its final sentence: each response in turn,
+    then the verdict follows from what was said of each (``verdict`` is 'a' or 'b').
+
+    >>> trace("b")
+    'Response (a) names an object. Response (b) names an animal.'
+    """
+    said = {side: "an animal" if side == verdict else "an object" for side in "ab"}
+    return f"Response (a) names {said['a']}. Response (b) names {said['b']}."
