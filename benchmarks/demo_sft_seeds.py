@@ -9,9 +9,9 @@ accuracy in each order, pair accuracy) and the share of seeds that reach the tar
 
     python -m thinkj_verl.demo --out demo_output        # once, for the rows
     python benchmarks/demo_sft_seeds.py --demo-output demo_output [--seeds 0 1 2] [--hidden 64]
-        [--layers 2] [override ...]                   # overrides as for `thinkj train sft`
+        [--layers 2] [--heads 8] [-- override ...]    # overrides as for `thinkj train sft`
 
-Each seed costs about 70 s on 2 cores. The defaults are the demo's own ``SFT_SCALE``; later
+Each seed costs about 2.5 minutes on 2 cores. The defaults are the demo's own ``SFT_SCALE``; later
 overrides win (e.g. ``trl.lr_scheduler_type=cosine``).
 """
 
@@ -24,10 +24,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from thinkj_verl.demo import JUDGE_HEADS
+
 TARGET = 0.6
 
 
-def _fresh_judge(tokenizer_dir: Path, out: Path, *, seed: int, hidden: int, layers: int) -> Path:
+def _fresh_judge(tokenizer_dir: Path, out: Path, *, seed: int, hidden: int, layers: int, heads: int) -> Path:
     """A random-weight judge of the demo's shape (or wider/deeper), with the demo's tokenizer."""
     from transformers import AutoTokenizer
 
@@ -35,7 +37,8 @@ def _fresh_judge(tokenizer_dir: Path, out: Path, *, seed: int, hidden: int, laye
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     tokenizer.save_pretrained(out)
-    build_tiny_model(tokenizer, seed=seed, hidden_size=hidden, num_layers=layers).save_pretrained(out)
+    build_tiny_model(tokenizer, seed=seed, hidden_size=hidden, num_layers=layers,
+                     num_heads=heads).save_pretrained(out)
     return out
 
 
@@ -44,7 +47,7 @@ def _run_seed(demo: Path, work: Path, seed: int, options, sft_files: list[Path],
     from thinkj_verl.demo import FORMAT, MAX_NEW_TOKENS, SFT_SCALE, _command
 
     base = _fresh_judge(demo / "models" / "base", work / "base", seed=seed, hidden=options.hidden,
-                        layers=options.layers)
+                        layers=options.layers, heads=options.heads)
     _command("train", ["sft", "--cpu", f"model={base}", f"train_files=[{','.join(map(str, sft_files))}]",
                        f"output_dir={work / 'sft'}", *SFT_SCALE, "trl.disable_tqdm=true", *options.overrides])
     _command("eval", ["--model", str(work / "sft"), "--benchmark", "pairs", "--source", "local", "--data", str(held_out),
@@ -59,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--hidden", type=int, default=64, help="hidden size (the demo's judge: 64)")
     parser.add_argument("--layers", type=int, default=2, help="layers (the demo's judge: 2)")
+    parser.add_argument("--heads", type=int, default=JUDGE_HEADS, help=f"attention heads (the demo's judge: {JUDGE_HEADS})")
     parser.add_argument("overrides", nargs="*", help="`thinkj train sft` overrides after `--` (e.g. -- trl.max_steps=400), applied after the demo's own")
     options = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -69,14 +73,14 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)  # as the demo does
     demo = options.demo_output.resolve()
-    sft_files = [demo / "select" / name for name in ("animal_sft.jsonl", "sft.jsonl", "critic_sft.jsonl")]
+    sft_files = [demo / "select" / "animal_sft.jsonl"]  # the judge's SFT rows in the demo
     held_out = demo / "task" / "animal_held_out.jsonl"
     missing = [str(p) for p in [demo / "models" / "base", held_out, *sft_files] if not p.exists()]
     if missing:
         print(f"{demo}: not a finished demo output (missing {', '.join(missing)}); run `make demo` first",
               file=sys.stderr)
         return 2
-    print(f"judge: {options.layers} layers, hidden {options.hidden}; overrides: {' '.join(options.overrides) or '-'}")
+    print(f"judge: {options.layers} layers, hidden {options.hidden}, {options.heads} heads; overrides: {' '.join(options.overrides) or '-'}")
     print("seed  parse fail  acc (ab)  acc (ba)  pair acc")
     reached = 0
     with tempfile.TemporaryDirectory() as scratch:

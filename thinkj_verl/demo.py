@@ -12,7 +12,8 @@ Steps, each through the same command a user runs (``thinkj <command>``, ``python
 3. ``thinkj preflight`` of the GRPO launch below;
 4. thinking initialization: ``thinkj select`` on the HelpSteer2 sample (difficulty with the base
    judge, diversity, accuracy of annotated traces), ``thinkj clip`` of the synthetic task's
-   annotated traces, and ``thinkj train sft`` on both;
+   annotated traces, ``thinkj train sft`` of the judge on the synthetic task's rows and of the
+   critic on the selected HelpSteer2 critic rows;
 5. online RL: verl's own ``python -m verl.trainer.main_ppo +recipe=thinkj_grpo +platform=cpu``
    (the CPU backend, ``thinkj_verl/cpu/``) on the synthetic pairs, validating every step; the
    reward and accuracy per step go to a PNG;
@@ -21,9 +22,9 @@ Steps, each through the same command a user runs (``thinkj <command>``, ``python
    with training) in both orders, and on the shipped RewardBench-format sample.
 
 The judge has about 200k parameters: the synthetic task shows that the pipeline learns; the
-RewardBench sample only shows that a real benchmark's rows go through. Two stand-ins are named
-where they happen: the annotated traces are templated from the labels (the paper annotates
-with DeepSeek-R1), and one tiny model serves as judge and critic.
+RewardBench sample only shows that a real benchmark's rows go through. One stand-in is named
+where it happens: the annotated traces are templated from the labels (the paper annotates
+with DeepSeek-R1).
 """
 
 from __future__ import annotations
@@ -50,13 +51,22 @@ TRAIN_PAIRS, HELD_OUT_PAIRS, VAL_FRACTION = 200, 50, 0.08
 TRAIN_SEED, HELD_OUT_SEED = 0, 1
 GRPO_STEPS = 4
 
+# The judge: 2 layers, width 64, 8 attention heads of width 8. Tying a response's first word to its
+# marker is a circuit the judge finds suddenly, or not at all, within the SFT steps. Measured
+# (benchmarks/demo_sft_seeds.py, model seeds 0-4): with 8 heads, 4 of 5 seeds learned the task
+# (held-out pair accuracy 0.78-0.86, one seed 0.00); with 4 heads, fewer did.
+JUDGE_HEADS = 8
 # Small batches and a high learning rate: a random 200k-parameter model learns the output format
-# and the task within a minute or two of CPU time. The rate decays (cosine) so the last steps do not
+# and the task within two minutes of CPU time. The rate decays (cosine) so the last steps do not
 # undo the rest: a constant-rate run spiked on its last step and saved a judge that wrote no
 # parsable verdict. Everything else is the recipe's (Table 10) value.
-SFT_SCALE = ("batch.global_size=8", "batch.per_device=8", "trl.max_steps=200", "trl.learning_rate=1e-2",
+SFT_SCALE = ("batch.global_size=8", "batch.per_device=8", "trl.max_steps=250", "trl.learning_rate=5e-3",
              "trl.lr_scheduler_type=cosine", "trl.warmup_ratio=0.0",
              "trl.logging_steps=10", "trl.max_length=1024", "trl.save_strategy='no'")
+# The critic: the SFT judge (it already writes the judgment's shape) taught the critic rows
+# (reasoning for a given verdict) in a short run of its own. From the random base model, 60 steps
+# left a critic that never ended in the verdict asked for (0 DPO pairs of 62 tries).
+CRITIC_STEPS = 60
 DPO_SCALE = ("batch.global_size=4", "batch.per_device=2", "trl.max_steps=4", "trl.learning_rate=1e-4",
              "trl.logging_steps=1", "trl.max_length=1024", "trl.save_strategy='no'")
 # verl's GRPO: the recipe with +platform=cpu (batch 4 prompts x rollout.n 8, replies of 64
@@ -130,15 +140,19 @@ def prompt_texts(*synthetic: Path) -> list[str]:
 
 def annotated_traces(pairs) -> list[dict]:
     """Stand-in for a reasoning model's annotations of the HelpSteer2 sample (the paper uses
-    DeepSeek-R1): an R1-shaped output per pair, written from the label."""
+    DeepSeek-R1): an R1-shaped output per pair, written from the label, in the synthetic task's
+    shape (each response in turn, then the verdict), so the two kinds of SFT rows agree on how a
+    judgment opens."""
+    from thinkj_verl.demo_task import trace
     from thinkj_verl.formats import get_format
 
     traces = []
     for pair in pairs:
         final = get_format(FORMAT).render(verdict=pair.label.better, strength=pair.label.strength or 2)
         reasoning = "Let me compare the two responses with the user's request in mind."
+        explanation = trace(pair.label.better, better="serves the user better", worse="serves the user less well")
         traces.append({"pair_id": pair.id, "order": "ab",
-                       "output": f"<think>\n{reasoning}\n</think>\n\nResponse ({pair.label.better}) is right. {final}"})
+                       "output": f"<think>\n{reasoning}\n</think>\n\n{explanation} {final}"})
     return traces
 
 
@@ -272,13 +286,11 @@ def _run_demo(out: Path, *, eval_limit: int | None) -> dict:
         from thinkj_verl.formats import PAIRWISE_FORMATS
         from thinkj_verl.tiny import build_tiny_judge
 
-        # The pairwise formats' sentences: the demo's figures were measured with this tokenizer. With
-        # J1's pointwise sentence in the text too, its merges changed and the SFT judge fell from
-        # 69% to chance (50%, always one side) on the held-out pairs: a 200k-parameter judge is
-        # that sensitive to how its prompt is cut into tokens.
+        # The pairwise formats' sentences: the demo's figures were measured with this tokenizer.
+        # JUDGE_HEADS: see its comment.
         path = build_tiny_judge(base, vocab_size=2048, extra_text=prompt_texts(train_rows, held_out_rows),
-                                formats=PAIRWISE_FORMATS)
-        print(f"tiny tokenizer + random-weight 2-layer Qwen2 judge saved to {path}")
+                                formats=PAIRWISE_FORMATS, num_heads=JUDGE_HEADS)
+        print(f"tiny tokenizer + random-weight 2-layer Qwen2 judge ({JUDGE_HEADS} heads) saved to {path}")
 
     steps.run("tiny tokenizer and judge, built locally", build)
     steps.artifact("base judge (random weights)", base)
@@ -322,11 +334,21 @@ def _run_demo(out: Path, *, eval_limit: int | None) -> dict:
               ["--input", str(task_traces), "--out", str(out / "select" / "animal_sft.jsonl"), "--format", FORMAT])
     print("(stand-in: the annotated traces are templated from the labels; the paper annotates with DeepSeek-R1)")
     sft = out / "models" / "sft"
-    sft_files = [out / "select" / name for name in ("animal_sft.jsonl", "sft.jsonl", "critic_sft.jsonl")]
-    steps.run("thinkj train sft: thinking initialization (judge and critic rows, one tiny model)", _command, "train",
-              ["sft", "--cpu", f"model={base}", f"train_files=[{','.join(str(f) for f in sft_files if _count_lines(f))}]",
+    # The judge is thinking-initialized on the synthetic task's rows alone: with the HelpSteer2
+    # judge and critic rows mixed in, it learned the task for fewer model seeds (see JUDGE_HEADS).
+    steps.run("thinkj train sft: thinking initialization of the judge (synthetic task)", _command, "train",
+              ["sft", "--cpu", f"model={base}", f"train_files=[{out / 'select' / 'animal_sft.jsonl'}]",
                f"output_dir={sft}", *SFT_SCALE])
-    steps.artifact("thinking-initialized judge (also serves as the critic)", sft)
+    steps.artifact("thinking-initialized judge", sft)
+    critic, critic_rows = out / "models" / "critic", out / "select" / "critic_sft.jsonl"
+    if _count_lines(critic_rows):
+        steps.run("thinkj train sft: the critic, from the SFT judge, on the selected HelpSteer2 rows", _command,
+                  "train", ["sft", "--cpu", f"model={sft}", f"train_files=[{critic_rows}]", f"output_dir={critic}",
+                            *SFT_SCALE, f"trl.max_steps={CRITIC_STEPS}"])
+        steps.artifact("thinking-initialized critic", critic)
+    else:
+        print(f"thinkj select kept no pair, so {critic_rows} is empty: the SFT judge serves as the critic")
+        critic = sft
 
     # 5. online RL: verl's real trainer
     metrics = steps.run(f"verl main_ppo +recipe=thinkj_grpo +platform=cpu: {GRPO_STEPS} GRPO steps on the CPU",
@@ -347,7 +369,7 @@ def _run_demo(out: Path, *, eval_limit: int | None) -> dict:
     # 6. critic-guided pairs and DPO (on the HelpSteer2 sample, as the paper's offline stage)
     pairs_dir = out / "pairs"
     steps.run("thinkj pairs --method critic (2 rounds)", _command, "pairs",
-              ["--method", "critic", "--judge", str(grpo), "--critic", str(sft), "--data",
+              ["--method", "critic", "--judge", str(grpo), "--critic", str(critic), "--data",
                str(hs2 / "pairs_train.parquet"), "--out", str(pairs_dir), "--format", FORMAT, "--rounds", "2",
                "--temperature", "1.0", "--critic-temperature", "1.0", "--max-new-tokens", str(MAX_NEW_TOKENS)])
     steps.artifact("critic-guided DPO pairs (report.json: counts per rule)", pairs_dir)

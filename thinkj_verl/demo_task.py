@@ -72,12 +72,13 @@ def generate(n: int, seed: int, exclude: Iterable[dict] = (), prefix: str = "ani
     return rows
 
 
-def trace(verdict: str) -> str:
-    """The reasoning a judge of this task writes before its final sentence: each response in turn,
-    then the verdict follows from what was said of each (``verdict`` is 'a' or 'b').
+def trace(verdict: str, better: str = "names an animal", worse: str = "names an object") -> str:
+    """The reasoning a judge writes before its final sentence: what holds of each response in
+    turn, so that the verdict (``verdict``, 'a' or 'b') follows from it. The demo's stand-in
+    annotations of the HelpSteer2 sample take the same shape with other words.
 
     >>> trace("b")
     'Response (a) names an object. Response (b) names an animal.'
     """
-    said = {side: "an animal" if side == verdict else "an object" for side in "ab"}
-    return f"Response (a) names {said['a']}. Response (b) names {said['b']}."
+    said = {side: better if side == verdict else worse for side in "ab"}
+    return f"Response (a) {said['a']}. Response (b) {said['b']}."

@@ -79,8 +79,12 @@ def build_tiny_tokenizer(vocab_size: int = 512, extra_text: Sequence[str] = (), 
 
 
 def build_tiny_model(tokenizer, seed: int = 0, sequence_classification: bool = False, hidden_size: int = 64,
-                     num_layers: int = 2):
-    """A Qwen2 with random weights sized to ``tokenizer`` (two layers, width 64, unless asked)."""
+                     num_layers: int = 2, num_heads: int | None = None):
+    """A Qwen2 with random weights sized to ``tokenizer`` (two layers, width 64, unless asked).
+
+    ``num_heads``: attention heads, each with its own keys and values (default: 4 query heads
+    sharing 2 key/value heads).
+    """
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM, Qwen2ForSequenceClassification
 
@@ -90,8 +94,8 @@ def build_tiny_model(tokenizer, seed: int = 0, sequence_classification: bool = F
         hidden_size=hidden_size,
         intermediate_size=2 * hidden_size,
         num_hidden_layers=num_layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=num_heads or 4,
+        num_key_value_heads=num_heads or 2,
         max_position_embeddings=4096,
         tie_word_embeddings=True,
         pad_token_id=tokenizer.pad_token_id,
@@ -109,12 +113,12 @@ def build_tiny_model(tokenizer, seed: int = 0, sequence_classification: bool = F
 
 def build_tiny_judge(
     directory: str | Path, seed: int = 0, vocab_size: int = 512, extra_text: Sequence[str] = (),
-    formats: Sequence[str] | None = None,
+    formats: Sequence[str] | None = None, num_heads: int | None = None,
 ) -> str:
     """Save a tiny tokenizer and causal LM to ``directory``; returns the path as a string."""
     directory = Path(directory)
     tokenizer = build_tiny_tokenizer(vocab_size, extra_text, formats)
-    model = build_tiny_model(tokenizer, seed=seed)
+    model = build_tiny_model(tokenizer, seed=seed, num_heads=num_heads)
     tokenizer.save_pretrained(directory)
     model.save_pretrained(directory)
     return str(directory)

@@ -87,11 +87,11 @@ def test_demo_runs_verl_and_the_judge_learns_the_task(demo_run):
     for metrics in held_out.values():
         assert metrics["diagnostics"]["pairs_with_both_orders"] == demo.HELD_OUT_PAIRS
     assert held_out["base"]["diagnostics"]["parse_failure_rate"] == 1.0  # a random judge never writes a verdict
-    # Learned beyond chance (a verdict at random is right in both orders 25% of the time). The
-    # issue's target is 60% pair accuracy; three runs of this demo gave 66%, 56% and 44% (GRPO's
-    # sampling varies), so the suite asserts what every run showed, and the README says the rest.
+    # The target: the final judge right in both orders on at least 60% of the held-out
+    # pairs (a verdict at random is 25%); the thinking-initialized judge already learned the rule.
     final = held_out["final"]["diagnostics"]
-    assert final["pair_accuracy"] > 0.25 and final["single_accuracy"] >= 0.6
+    assert final["pair_accuracy"] >= 0.6, final
+    assert held_out["sft"]["diagnostics"]["pair_accuracy"] > 0.25
     assert f"FINAL JUDGE PAIR ACCURACY ON HELD-OUT PAIRS: {held_out['final']['diagnostics']['pair_accuracy']:.2f}" in printed
     table = (out / "eval" / "compare_held_out.md").read_text()
     assert "Pair acc." in table and "final" in table and "base" in table
@@ -103,6 +103,7 @@ def test_demo_keeps_the_pipeline_and_writes_eval_outputs(demo_run):
     assert code == 0, printed[-3000:]
     for path in ("data/animal/pairs_train.parquet", "data/helpsteer2/train.parquet", "data/helpsteer2/summary.json",
                  "select/funnel.json", "select/sft.jsonl", "select/animal_sft.jsonl", "models/sft/model.safetensors",
+                 "models/critic/model.safetensors",
                  "pairs/report.json", "eval/compare_rewardbench.md",
                  "eval/rewardbench/base/metrics.json", "eval/rewardbench/final/metrics.json",
                  "eval/rewardbench/final/report.md", "eval/held_out/final/generations.jsonl"):
