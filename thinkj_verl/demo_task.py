@@ -1,4 +1,4 @@
-"""The demo's synthetic judging task: small enough for a 2-layer model to learn in a minute.
+"""The demo's synthetic judging task: small enough for a 2-layer model to learn in a few minutes.
 
 The user asks for an animal; both responses are the same sentence except for its first word,
 an animal in one and an everyday object in the other. **The better response is the one that names
@@ -11,7 +11,7 @@ What the judge writes while thinking decides whether a 2-layer judge learns this
 loss on every reply token): a trace that states the verdict at once ("Response (a) names an
 animal.") left the judge answering "(a)" for every pair for 600 steps (50% single, 0% pair
 accuracy on the held-out pairs); a trace that speaks of each response in turn before the verdict
-reached 82% pair accuracy after 150 steps and 100% after 250. The verdict then follows from the
+("(a) object. (b) animal.") reached 82% pair accuracy after 150 steps and 100% after 250. The verdict then follows from the
 judge's own two short statements; the hard part, tying a response's word to its marker, is
 asked once per response, at a token that names the response.
 The verdict is read in both orders.
