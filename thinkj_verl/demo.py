@@ -141,8 +141,8 @@ def prompt_texts(*synthetic: Path) -> list[str]:
 def annotated_traces(pairs) -> list[dict]:
     """Stand-in for a reasoning model's annotations of the HelpSteer2 sample (the paper uses
     DeepSeek-R1): an R1-shaped output per pair, written from the label, in the synthetic task's
-    shape (each response in turn, then the verdict), so the two kinds of SFT rows agree on how a
-    judgment opens."""
+    shape (each response in turn, then the verdict): the critic is trained on these rows from
+    the SFT judge, which already writes that shape."""
     from thinkj_verl.demo_task import trace
     from thinkj_verl.formats import get_format
 
