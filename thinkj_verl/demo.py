@@ -421,6 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     out = Path(options.out).resolve()
     marker = out / ".thinkj-demo"
+    if out.exists() and not out.is_dir():
+        print(f"{out} is a file, not a folder; pass --out NEW_FOLDER", file=sys.stderr)
+        return 2
     if out.exists() and any(out.iterdir()):
         if not marker.exists():
             print(f"{out} exists and is not an earlier demo output; pass --out NEW_FOLDER", file=sys.stderr)

@@ -53,6 +53,14 @@ def test_demo_refuses_to_replace_a_folder_it_did_not_write(tmp_path, capsys):
     assert "not an earlier demo output" in capsys.readouterr().err
 
 
+def test_demo_refuses_a_file_as_its_output_folder(tmp_path, capsys):
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    assert demo.main(["--out", str(target)]) == 2
+    assert target.read_text() == "mine"
+    assert f"{target} is a file, not a folder" in capsys.readouterr().err
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     import contextlib
