@@ -6,6 +6,7 @@ reward components (``acc``, ``format``, ``verdict`` 1 = (a) / 2 = (b) / 0 = none
 ``strength_pred``, ``truncated``), the label's side in the order shown, the pair id, the order
 (``ab`` or ``ba``) and the reply's length in tokens.
 
+- ``judge/acc``: accuracy over every judgment of the batch (both orders);
 - ``judge/acc_ab``, ``judge/acc_ba``: accuracy in each order;
 - ``judge/pair_acc``: over pairs judged in both orders in this batch, the chance that a judgment
   in each order is right (mean over pairs of acc_ab x acc_ba, several samples per order allowed);
@@ -35,8 +36,8 @@ sessions (views ``a``/``b``, a ``score`` per row) give instead:
 ...         dict(acc=0.0, format=1.0, verdict=1, strength_pred=1, truncated=0.0, label="b", pair_id="p", order="ba",
 ...              reply_tokens=12)]
 >>> d = judge_diagnostics(rows)
->>> d["judge/pair_acc"], d["judge/consistency"], d["judge/verdict_a_share"], d["judge/label_a_share"]
-(0.0, 0.0, 1.0, 0.5)
+>>> d["judge/acc"], d["judge/pair_acc"], d["judge/consistency"], d["judge/verdict_a_share"], d["judge/label_a_share"]
+(0.5, 0.0, 0.0, 1.0, 0.5)
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ def _judge_diagnostics(rows: list[dict], sessions: bool) -> dict[str, float]:
         ),
         "judge/label_a_share": _mean(1.0 if r.get("label") == "a" else 0.0 for r in rows if r.get("label") in ("a", "b")),
     }
+    out["judge/acc"] = _mean(r.get("acc") for r in rows)
     for order in ("ab", "ba"):
         out[f"judge/acc_{order}"] = _mean(r.get("acc") for r in rows if r.get("order") == order)
     parsed = [r for r in rows if int(r.get("verdict") or 0) in VERDICT_SIDE]

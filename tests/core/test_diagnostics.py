@@ -35,6 +35,7 @@ def test_a_judge_that_always_answers_a():
     assert d["judge/consistency"] == 0.0
     assert d["judge/verdict_a_share"] == 1.0 and d["judge/label_a_share"] == 0.5
     assert d["judge/acc_ab"] == 0.5 and d["judge/acc_ba"] == 0.5
+    assert d["judge/acc"] == 0.5
     assert d["judge/pairs_in_both_orders"] == 4.0
 
 
@@ -57,6 +58,7 @@ def test_unparsable_and_truncated_rows():
         row.update(verdict=0, acc=0.0, format=0.0, truncated=1.0)
     d = judge_diagnostics(rows)
     assert d["judge/format_rate"] == pytest.approx(12 / 16)
+    assert d["judge/acc"] == pytest.approx(12 / 16)  # an unparsable judgment counts as wrong
     assert d["judge/truncation_rate"] == pytest.approx(4 / 16)
     # p0 lost its "ab" judgments (rows 0-1 unparsable) and half of its "ba" ones' worth: pair p0 is wrong
     assert d["judge/pair_acc"] == pytest.approx(3 / 4)

@@ -160,7 +160,7 @@ def test_every_recipe_composes_with_the_cpu_overlay(compose_ppo):
 def test_grpo_v1_logs_judge_diagnostics_every_step(grpo_v1):
     assert grpo_v1.returncode == 0, _failure(grpo_v1)
     for step in grpo_v1.steps:
-        for key in ("judge/acc_ab", "judge/acc_ba", "judge/format_rate", "judge/truncation_rate",
+        for key in ("judge/acc", "judge/acc_ab", "judge/acc_ba", "judge/format_rate", "judge/truncation_rate",
                     "judge/verdict_a_share", "judge/label_a_share", "judge/reply_tokens"):
             assert key in step, (step["step"], key)
         assert 0.0 <= step["judge/verdict_a_share"] <= 1.0
