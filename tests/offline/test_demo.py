@@ -79,13 +79,16 @@ def test_demo_runs_verl_and_the_judge_learns_the_task(demo_run):
     code, printed, out = demo_run
     assert code == 0, printed[-3000:]
     assert f"Synthetic task: {demo_task.RULE}." in printed
-    # verl's own trainer ran: its file logger has every step with a reward, and validation
-    # accuracy before training (step 0) and after each step
+    # verl's own trainer ran: its file logger has every step with a reward and the training
+    # batch's accuracy, and validation accuracy before training (step 0) and after the last step
     steps = [json.loads(line) for line in (out / "grpo" / "metrics.jsonl").read_text().splitlines() if line]
-    rewards, accuracy = demo.step_curve([{"step": s["step"], **s["data"]} for s in steps])
-    assert [s for s, _ in rewards] == list(range(1, demo.GRPO_STEPS + 1))
-    assert [s for s, _ in accuracy] == list(range(0, demo.GRPO_STEPS + 1))
-    assert all(0.0 <= a <= 1.0 for _, a in accuracy)
+    curve = demo.step_curve([{"step": s["step"], **s["data"]} for s in steps])
+    assert [s for s, _ in curve["reward"]] == list(range(1, demo.GRPO_STEPS + 1))
+    assert [s for s, _ in curve["train_acc"]] == list(range(1, demo.GRPO_STEPS + 1))
+    assert [s for s, _ in curve["val_acc"]] == [0, demo.GRPO_STEPS]
+    assert all(0.0 <= a <= 1.0 for _, a in curve["train_acc"] + curve["val_acc"])
+    # the thinking-initialized judge is right on most training judgments from the first step
+    assert curve["train_acc"][0][1] > 0.5
     assert "verl.trainer.main_ppo +recipe=thinkj_grpo +platform=cpu" in printed
     png = (out / "grpo" / "reward_acc_per_step.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
