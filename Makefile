@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml setup.py Makefile
 
 # tests/ and every docstring example in the package folders (pyproject.toml: --doctest-modules).
 # Two workers (pytest-xdist); each test module, with its module-scoped main_ppo runs, stays on one.
+# The suite has a time budget (15 minutes with installs on 2 cores): the 25 slowest are printed.
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n 2 --dist loadscope tests thinkj_verl reward_fns
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n 2 --dist loadscope --durations=25 tests thinkj_verl reward_fns
 
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m thinkj_verl.demo
