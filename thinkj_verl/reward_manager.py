@@ -259,3 +259,8 @@ class ThinkJRewardManager(RewardManagerBase):
             except Exception:
                 return 0.0
         return self._failure_row
+
+
+# The J1 manager subclasses this one; imported here, at the end, so that importing either module
+# registers both ("thinkj" and "thinkj_pair"), whichever the plugin's import hook meets first.
+from thinkj_verl.j1 import reward_manager as _j1  # noqa: E402,F401

@@ -25,6 +25,19 @@ def test_entry_point_registers_the_manager_in_a_fresh_interpreter():
     assert out.stdout.strip().splitlines()[-1] == "thinkj_verl.reward_manager"
 
 
+@pytest.mark.parametrize("first", ["thinkj_verl.reward_manager", "thinkj_verl.j1.reward_manager", "thinkj_verl.trainer"])
+def test_importing_one_of_ours_first_registers_both_managers(first):
+    # the plugin registers them when verl's registry is imported, which each of these does first
+    code = (
+        f"import {first}\n"
+        "from verl.experimental.reward_loop.reward_manager.registry import REWARD_MANAGER\n"
+        "print(REWARD_MANAGER['thinkj'].__name__, REWARD_MANAGER['thinkj_pair'].__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["ThinkJRewardManager", "ThinkjPairRewardManager"]
+
+
 def test_entry_point_module_imports_without_error():
     # verl hides a failing plugin at DEBUG level; load the entry point the way verl does and let it raise.
     from importlib.metadata import entry_points

@@ -10,8 +10,14 @@ import pytest
 import torch
 
 PROBE = """
-import json, os, torch
+import json, os, sys, torch
 import verl
+# what the plugin left out of `import verl`: registries are filled when verl imports them
+heavy = ("verl.experimental.reward_loop", "verl.workers.config", "verl.workers.rollout", "verl.utils.model", "sklearn")
+imported_with_verl = [m for m in heavy if m in sys.modules]
+from verl.experimental.reward_loop.reward_manager.registry import REWARD_MANAGER
+import transformers.utils
+from verl.utils import model as verl_model
 from verl.plugin.platform.platform_manager import PlatformRegistry
 from verl.workers.rollout.replica import RolloutReplicaRegistry
 from verl.workers.rollout import base
@@ -23,7 +29,11 @@ print(json.dumps({
     "init_process_group": torch.distributed.init_process_group.__module__,
     "offload_policy": fsdp.CPUOffloadPolicy.__module__,
     "engine_device": os.environ.get("VERL_ENGINE_DEVICE"),
-    "cpu_modules": sorted(m for m in __import__("sys").modules if m.startswith("thinkj_verl.cpu.")),
+    "cpu_modules": sorted(m for m in sys.modules if m.startswith("thinkj_verl.cpu.")),
+    "imported_with_verl": imported_with_verl,
+    "reward_managers": sorted(REWARD_MANAGER),
+    "is_sklearn_available": transformers.utils.is_sklearn_available.__module__,
+    "load_valuehead_model": verl_model.load_valuehead_model.__module__,
 }))
 """
 
@@ -47,6 +57,11 @@ def test_nothing_is_registered_or_patched_without_verl_platform_cpu():
     assert seen["offload_policy"].startswith("torch.distributed")
     assert seen["engine_device"] is None
     assert seen["cpu_modules"] == []
+    assert seen["is_sklearn_available"] == "transformers.utils.import_utils"
+    assert seen["load_valuehead_model"] == "verl.utils.model"
+    # our reward managers are there once verl's registry is imported, and only then
+    assert {"thinkj", "thinkj_pair"} <= set(seen["reward_managers"])
+    assert "verl.experimental.reward_loop" not in seen["imported_with_verl"]
 
 
 def test_verl_platform_cpu_registers_the_backend_and_patches():
@@ -56,6 +71,12 @@ def test_verl_platform_cpu_registers_the_backend_and_patches():
     assert seen["init_process_group"] == "thinkj_verl.cpu.patches"
     assert seen["offload_policy"] == "thinkj_verl.cpu.patches"
     assert seen["engine_device"] == "cuda"
+    assert seen["is_sklearn_available"] == "thinkj_verl.cpu.patches"
+    assert seen["load_valuehead_model"] == "thinkj_verl.cpu.patches"
+    assert {"thinkj", "thinkj_pair"} <= set(seen["reward_managers"])
+    # every Ray worker imports verl: the plugin keeps its start-up to verl's own (registries,
+    # rollout backend and the value-head patch wait for the module they go into)
+    assert seen["imported_with_verl"] == []
 
 
 def test_process_group_backend_dedupe():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 PLATFORM = "cpu"
+ROLLOUT_PACKAGE = "verl.workers.rollout"
 
 
 def requested() -> bool:
@@ -25,10 +26,12 @@ def activate() -> bool:
         return False
     from verl.plugin.platform.platform_manager import PlatformRegistry
 
-    from thinkj_verl.cpu import patches, rollout
+    from thinkj_verl import import_hooks
+    from thinkj_verl.cpu import patches
     from thinkj_verl.cpu.platform import PlatformCPU
 
     PlatformRegistry.register(platform=PLATFORM)(PlatformCPU)
-    rollout.register()
+    # verl's rollout package imports its worker configs (seconds): register when a process uses it
+    import_hooks.after_import(ROLLOUT_PACKAGE, "thinkj_verl.cpu.rollout:register")
     patches.apply_all()
     return True

@@ -7,6 +7,7 @@ them only when ``VERL_PLATFORM=cpu``; a GPU process never reaches this module.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
 import sys
 
@@ -75,7 +76,7 @@ def patch_value_head_attention() -> None:
     """verl/utils/model.py (~645) loads the critic's value-head model with a hard-coded
     ``attn_implementation="flash_attention_2"``, which needs flash-attn (a CUDA package); on a CPU
     the critic loads the same token-classification model with sdpa."""
-    from verl.utils import model as verl_model
+    verl_model = importlib.import_module("verl.utils.model")
 
     original = verl_model.load_valuehead_model
     if getattr(original, PATCHED_MARK, False):
@@ -97,6 +98,28 @@ def patch_value_head_attention() -> None:
     verl_model.load_valuehead_model = load_valuehead_model
 
 
+def skip_sklearn_in_transformers() -> None:
+    """transformers/generation/candidate_generator.py (~30) imports scikit-learn, for the ROC
+    curve of assisted decoding's dynamic confidence threshold, in every process that imports a
+    model class: 1.6 s of CPU per Ray worker here, nine workers a run. Nothing decodes with an
+    assistant model on the CPU backend; without scikit-learn transformers keeps that threshold
+    fixed. (scikit-learn comes in with the offline extra's sentence-transformers.)"""
+    if "transformers.generation.candidate_generator" in sys.modules:
+        return
+    import transformers.utils
+
+    original = transformers.utils.is_sklearn_available
+    if getattr(original, PATCHED_MARK, False):
+        return
+
+    def is_sklearn_available() -> bool:
+        return False
+
+    setattr(is_sklearn_available, PATCHED_MARK, True)
+    is_sklearn_available.__wrapped__ = original
+    transformers.utils.is_sklearn_available = is_sklearn_available
+
+
 def select_fsdp_engine() -> None:
     """verl/workers/engine/base.py (~426) finds FSDP engines registered for cuda/npu only; the
     engine code itself runs on CPU tensors once the platform says "cpu"."""
@@ -104,9 +127,13 @@ def select_fsdp_engine() -> None:
 
 
 def apply_all() -> None:
+    from thinkj_verl.import_hooks import after_import
+
     patch_process_group_backend()
     patch_pinned_offload()
-    patch_value_head_attention()
+    skip_sklearn_in_transformers()
+    # verl.utils.model imports transformers' model classes (seconds): patch it where it is imported
+    after_import("verl.utils.model", f"{__name__}:patch_value_head_attention")
     select_fsdp_engine()
 
 
@@ -123,5 +150,7 @@ def applied() -> dict[str, bool]:
         "process_group_backend": bool(getattr(torch.distributed.init_process_group, PATCHED_MARK, False)),
         "pinned_offload": bool(getattr(fsdp.CPUOffloadPolicy, PATCHED_MARK, False)),
         "value_head_attention": _value_head_patched(),
+        "sklearn_skipped": bool(getattr(sys.modules.get("transformers.utils"), "is_sklearn_available", None)
+                                and getattr(sys.modules["transformers.utils"].is_sklearn_available, PATCHED_MARK, False)),
         "engine_device": os.environ.get("VERL_ENGINE_DEVICE") == "cuda",
     }
