@@ -15,8 +15,8 @@ Steps, each through the same command a user runs (``thinkj <command>``, ``python
    annotated traces, ``thinkj train sft`` of the judge on the synthetic task's rows and of the
    critic on the selected HelpSteer2 critic rows;
 5. online RL: verl's own ``python -m verl.trainer.main_ppo +recipe=thinkj_grpo +platform=cpu``
-   (the CPU backend, ``thinkj_verl/cpu/``) on the synthetic pairs, validating before training
-   and after the last step; the training reward and accuracy per step go to a PNG;
+   (the CPU backend, ``thinkj_verl/cpu/``) on the synthetic pairs, validating after the last
+   step; the training reward and accuracy per step go to a PNG;
 6. ``thinkj pairs`` (critic-guided) and a few steps of ``thinkj train dpo``;
 7. ``thinkj eval`` before and after: on held-out synthetic pairs (another seed, no pair shared
    with training) in both orders, and on the shipped RewardBench-format sample.
@@ -72,9 +72,14 @@ DPO_SCALE = ("batch.global_size=4", "batch.per_device=2", "trl.max_steps=4", "tr
 # verl's GRPO: the recipe with +platform=cpu (batch 4 prompts x rollout.n 8, replies of 64
 # tokens), saving the Hugging Face weights at the end; the learning rate is raised from the
 # recipe's 1e-6 so that a few steps show. Validation (greedy, the 16 validation pairs in both
-# orders) runs before training and after the last step only: each costs about 8 s here, and the
-# training batch's accuracy (``judge/acc``) already gives a figure per step.
+# orders) runs after the last step only: each costs about 8 s here, the training batch's accuracy
+# (``judge/acc``) gives a figure per step, and step 7's evaluations give before and after.
 GRPO_LR = 1e-4
+# Torch threads for the SFT, DPO and eval steps (verl's workers keep one each). Measured on an
+# idle 2-core machine: a judge SFT step took 0.40 s with 2 threads, 0.57 s with 1; beside another
+# busy process two threads fight for the cores (5 times slower), so `make test`, which runs the
+# demo beside a second test worker, passes --threads 1.
+MAX_THREADS = 2
 
 
 class DemoError(RuntimeError):
@@ -185,7 +190,7 @@ def grpo_command(model: Path, data: Path, out: Path) -> list[str]:
         sys.executable, "-m", "verl.trainer.main_ppo", "+recipe=thinkj_grpo", "+platform=cpu",
         f"actor_rollout_ref.model.path={model}",
         f"data.train_files={data / 'pairs_train.parquet'}", f"data.val_files={data / 'pairs_val.parquet'}",
-        f"trainer.total_training_steps={GRPO_STEPS}", f"trainer.test_freq={GRPO_STEPS}", "trainer.val_before_train=true",
+        f"trainer.total_training_steps={GRPO_STEPS}", f"trainer.test_freq={GRPO_STEPS}", "trainer.val_before_train=false",
         f"trainer.save_freq={GRPO_STEPS}", "actor_rollout_ref.actor.checkpoint.save_contents=[model,hf_model]",
         f"actor_rollout_ref.actor.optim.lr={GRPO_LR}",
         "trainer.logger=[console,file]", f"trainer.default_local_dir={out / 'checkpoints'}",
@@ -215,7 +220,7 @@ def run_grpo(model: Path, data: Path, out: Path) -> list[dict]:
 def step_curve(steps: list[dict]) -> dict[str, list[tuple[int, float]]]:
     """Per step, out of verl's file-logger records: the training batch's mean reward
     (``critic/score/mean``) and accuracy over both orders (``judge/acc``), and the validation
-    accuracy (``val-core/.../acc``; step 0 = before training)."""
+    accuracy (``val-core/.../acc``; step 0 = before training, when verl validates then)."""
     curve: dict[str, list[tuple[int, float]]] = {"reward": [], "train_acc": [], "val_acc": []}
     for record in steps:
         if "critic/score/mean" in record:
@@ -244,7 +249,7 @@ def plot_curve(steps: list[dict], path: Path) -> None:
     left.set(title="training reward (mean per step)", xlabel="step", ylabel="reward")
     right.plot(*zip(*curve["train_acc"]), marker="o", label="training batch (sampled)")
     right.plot(*zip(*curve["val_acc"]), marker="s", linestyle="--", color="tab:green", label="validation (greedy)")
-    right.set(title="accuracy (both orders)", xlabel="step (0 = before training)", ylabel="accuracy",
+    right.set(title="accuracy (both orders)", xlabel="step", ylabel="accuracy",
               ylim=(0, 1.05))
     right.legend(loc="lower right")
     for axis in (left, right):
@@ -267,20 +272,25 @@ def hf_weights(checkpoints: Path) -> Path:
     return model
 
 
-def run_demo(out: Path, *, eval_limit: int | None = None) -> dict:
-    """Run every step into ``out``; returns what the summary prints."""
+def default_threads() -> int:
+    """Torch threads for the steps that run in this process: the CPUs it may use, at most
+    ``MAX_THREADS``."""
+    return max(1, min(MAX_THREADS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
+def run_demo(out: Path, *, eval_limit: int | None = None, threads: int | None = None) -> dict:
+    """Run every step into ``out`` with ``threads`` torch threads (default: `default_threads`);
+    returns what the summary prints."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     import torch
 
-    # A 200k-parameter model gains nothing from a second thread; on a busy machine the threads
-    # only fight (measured: SFT 1.5 s per step with 2 threads on a loaded 2-core box, 0.3 s with 1).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or default_threads())
     try:
         return _run_demo(out, eval_limit=eval_limit)
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
 
 
 def _run_demo(out: Path, *, eval_limit: int | None) -> dict:
@@ -428,7 +438,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m thinkj_verl.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="demo_output", help="output folder (replaced on each run)")
     parser.add_argument("--eval-limit", type=int, help="evaluate only the first N RewardBench sample pairs")
+    parser.add_argument("--threads", type=int, help=f"torch threads for the training and eval steps run in this "
+                        f"process (default: the CPUs available, at most {MAX_THREADS}; 1 beside other busy work)")
     options = parser.parse_args(argv)
+    if options.threads is not None and options.threads < 1:
+        parser.error(f"--threads must be at least 1, not {options.threads}")
     out = Path(options.out).resolve()
     marker = out / ".thinkj-demo"
     if out.exists() and not out.is_dir():
@@ -443,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     marker.write_text("written by python -m thinkj_verl.demo; the next run replaces this folder\n")
     start = time.perf_counter()
     try:
-        result = run_demo(out, eval_limit=options.eval_limit)
+        result = run_demo(out, eval_limit=options.eval_limit, threads=options.threads)
     except DemoError as error:
         print(f"\ndemo failed: {error}", file=sys.stderr)
         return 1
