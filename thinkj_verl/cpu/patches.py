@@ -146,11 +146,11 @@ def applied() -> dict[str, bool]:
     """Which patches are in place in this process (tests assert none without VERL_PLATFORM=cpu)."""
     from torch.distributed import fsdp
 
+    transformers_utils = sys.modules.get("transformers.utils")
     return {
         "process_group_backend": bool(getattr(torch.distributed.init_process_group, PATCHED_MARK, False)),
         "pinned_offload": bool(getattr(fsdp.CPUOffloadPolicy, PATCHED_MARK, False)),
         "value_head_attention": _value_head_patched(),
-        "sklearn_skipped": bool(getattr(sys.modules.get("transformers.utils"), "is_sklearn_available", None)
-                                and getattr(sys.modules["transformers.utils"].is_sklearn_available, PATCHED_MARK, False)),
+        "sklearn_skipped": bool(getattr(getattr(transformers_utils, "is_sklearn_available", None), PATCHED_MARK, False)),
         "engine_device": os.environ.get("VERL_ENGINE_DEVICE") == "cuda",
     }
