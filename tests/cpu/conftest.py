@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,16 +86,42 @@ def judge_pairs(tmp_path_factory) -> dict[str, str]:
     return {"train": str(out / "pairs_train.parquet"), "val": str(out / "pairs_val.parquet")}
 
 
+def built_once(tmp_path_factory, name: str, build) -> Path:
+    """``build(folder)`` once for the whole test run. Under pytest-xdist the first worker to ask
+    builds into the run's shared temporary folder, under a file lock, and the other waits and
+    reads that copy: a build is CPU time the two workers would otherwise both spend."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        path = tmp_path_factory.mktemp(name)
+        build(path)
+        return path
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent
+    path = root / name
+    with FileLock(str(root / f"{name}.lock")):
+        if not (path / ".built").is_file():
+            shutil.rmtree(path, ignore_errors=True)  # left half-built by a worker whose build failed
+            path.mkdir()
+            build(path)
+            (path / ".built").touch()
+    return path
+
+
 @pytest.fixture(scope="session")
 def format_judge(tmp_path_factory, judge_pairs) -> str:
     """A tiny judge taught (seconds of plain next-token training) to end its reply with the
     strength format's final sentence, picking (a) or (b) at random: so GRPO groups get both
-    right and wrong verdicts, their advantages are not all zero, and the weights move.
+    right and wrong verdicts, their advantages are not all zero, and the weights move. Built
+    once per test run (``built_once``).
 
     It trains until the reply is learnt (every one of the last 20 losses under 0.035 nats per
     token; the coin-flip verdict alone costs ln 2 / 25 = 0.028), not for a fixed number of steps:
     60 fixed steps left a loss near 0.1, and on another CPU the judge sampled no parsable reply
     at all in a training step. The fixture checks what the tests rely on: sampled replies parse."""
+    return str(built_once(tmp_path_factory, "format_judge", lambda path: _teach_format_judge(path, judge_pairs["train"])))
+
+
+def _teach_format_judge(path: Path, pairs_file: str) -> None:
     import torch
 
     from thinkj_verl.data.pairs import read_pairs
@@ -103,7 +130,7 @@ def format_judge(tmp_path_factory, judge_pairs) -> str:
     from thinkj_verl.prompts import judge_messages
     from thinkj_verl.tiny import build_tiny_model, build_tiny_tokenizer
 
-    pairs = read_pairs(judge_pairs["train"])
+    pairs = read_pairs(pairs_file)
     prompts = [judge_messages(pair, "strength", order)[0]["content"] for pair in pairs for order in ("ab", "ba")]
     tokenizer = build_tiny_tokenizer(vocab_size=1024, extra_text=prompts)
     model = build_tiny_model(tokenizer, seed=0)
@@ -138,7 +165,5 @@ def format_judge(tmp_path_factory, judge_pairs) -> str:
     assert verdicts.count("a") + verdicts.count("b") >= 10 and {"a", "b"} <= set(verdicts), (
         f"the format judge's sampled verdicts {verdicts} (after {step + 1} steps, last loss {losses[-1]:.3f})"
     )
-    path = tmp_path_factory.mktemp("format_judge")
     tokenizer.save_pretrained(path)
     model.save_pretrained(path)
-    return str(path)
