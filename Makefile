@@ -26,11 +26,13 @@ $(STAMP): pyproject.toml setup.py Makefile
 
 # tests/ and every docstring example in the package folders (pyproject.toml: --doctest-modules).
 # Two workers (pytest-xdist); each test module, with its module-scoped main_ppo runs, stays on one.
+# Modules go out longest first (conftest.py orders them by their slow(seconds=N) marks;
+# --no-loadscope-reorder keeps xdist from reordering them by their number of tests).
 # One torch thread per worker (OMP_NUM_THREADS=1): with two, the workers' threads fight over the
 # two cores (a fixture's training took 32 s beside a busy core with 2 threads, 17 s with 1).
 # The suite has a time budget (15 minutes with installs on 2 cores): the 25 slowest are printed.
 test: $(STAMP)
-	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadscope --durations=25 tests thinkj_verl reward_fns
+	HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadscope --no-loadscope-reorder --durations=25 tests thinkj_verl reward_fns
 
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m thinkj_verl.demo

@@ -13,3 +13,21 @@ in ``collect_ignore`` below, with the reason.
 collect_ignore = [
     "setup.py",  # running it would build the project, not test it (only collected by `pytest .`)
 ]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Long modules first. ``make test`` hands whole modules to two pytest-xdist workers in
+    collection order (``--dist loadscope --no-loadscope-reorder``); the modules that run verl's
+    trainer take minutes each, so they start first, longest first, and the quick modules fill in
+    around them, instead of one worker running a long module alone at the end while the other
+    waits. A module's weight is the largest ``slow(seconds=N)`` mark among its tests (0 for none);
+    modules of equal weight keep their order."""
+
+    def module(item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    weight: dict[str, float] = {}
+    for item in items:
+        seconds = max((mark.kwargs.get("seconds", 0) for mark in item.iter_markers("slow")), default=0)
+        weight[module(item)] = max(weight.get(module(item), 0), seconds)
+    items.sort(key=lambda item: -weight[module(item)])

@@ -9,6 +9,8 @@ import sys
 import pytest
 import torch
 
+pytestmark = pytest.mark.slow(seconds=110)  # in `make test`; conftest.py orders by it
+
 PROBE = """
 import json, os, sys, torch
 import verl

@@ -17,6 +17,8 @@ import pytest
 
 from tests.cpu.conftest import run_main_ppo
 
+pytestmark = pytest.mark.slow(seconds=155)  # in `make test`; conftest.py orders by it
+
 
 def _failure(run) -> str:
     return f"exit {run.returncode}; log tail:\n{run.log[-4000:]}"

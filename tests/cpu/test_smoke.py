@@ -15,6 +15,8 @@ import pytest
 
 from tests.cpu.conftest import RUN_TIMEOUT_S
 
+pytestmark = pytest.mark.slow(seconds=300)  # in `make test`; conftest.py orders by it
+
 
 def _smoke(args: list[str], out: Path) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "thinkj_verl.cli", "smoke", *args, "--out", str(out), "--timeout", "600"]
