@@ -29,7 +29,7 @@ from thinkj_verl.data.pairs import read_pairs, write_pairs
 from thinkj_verl.formats import get_format
 from thinkj_verl.prompts import judge_messages, label_for, pointwise_messages
 
-pytestmark = pytest.mark.slow(seconds=520)  # in `make test`; conftest.py orders by it
+pytestmark = pytest.mark.slow(seconds=320)  # in `make test`; conftest.py orders by it
 
 PLANTED_STEP = ["trainer.total_training_steps=1", "trainer.save_freq=-1", "trainer.test_freq=-1",
                 "actor_rollout_ref.rollout.n=2", "actor_rollout_ref.rollout.top_k=1"]

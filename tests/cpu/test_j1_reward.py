@@ -19,6 +19,8 @@ from thinkj_verl.data.rows import pair_row
 from thinkj_verl.formats import get_format
 from thinkj_verl.ground_truth import GroundTruth
 
+pytestmark = pytest.mark.slow(seconds=75)  # in `make test`; conftest.py orders by it
+
 PAIR = Pair("p:7", "local", [{"role": "user", "content": "2+2?"}], "4", "5", GroundTruth("a", strength=2))
 BINARY = "pkg://reward_fns.thinkj_binary"
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.cpu.conftest import run_main_ppo
 
-pytestmark = pytest.mark.slow(seconds=155)  # in `make test`; conftest.py orders by it
+pytestmark = pytest.mark.slow(seconds=95)  # in `make test`; conftest.py orders by it
 
 
 def _failure(run) -> str:

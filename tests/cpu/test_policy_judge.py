@@ -15,7 +15,7 @@ import pytest
 from tests.cpu.conftest import DEMO_DATA, run_main_ppo
 from tests.policy.judge_servers import LONGER, serve_script
 
-pytestmark = pytest.mark.slow(seconds=190)  # in `make test`; conftest.py orders by it
+pytestmark = pytest.mark.slow(seconds=135)  # in `make test`; conftest.py orders by it
 
 COMPONENTS = ("win", "tie", "loss", "consistent", "neutral", "judge_format_fail", "judge_call_fail",
               "judge_think_tokens", "reply_chars", "gold_asked", "gold_win", "gold_agree", "gold_gap")

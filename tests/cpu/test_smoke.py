@@ -15,7 +15,7 @@ import pytest
 
 from tests.cpu.conftest import RUN_TIMEOUT_S
 
-pytestmark = pytest.mark.slow(seconds=300)  # in `make test`; conftest.py orders by it
+pytestmark = pytest.mark.slow(seconds=190)  # in `make test`; conftest.py orders by it
 
 
 def _smoke(args: list[str], out: Path) -> subprocess.CompletedProcess:

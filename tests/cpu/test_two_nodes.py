@@ -17,7 +17,7 @@ import pytest
 
 from tests.cpu.conftest import RUN_TIMEOUT_S
 
-pytestmark = pytest.mark.slow(seconds=180)  # in `make test`; conftest.py orders by it
+pytestmark = pytest.mark.slow(seconds=165)  # in `make test`; conftest.py orders by it
 
 SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "rehearse_two_nodes.sh"
 

@@ -90,7 +90,7 @@ def demo_run(tmp_path_factory):
     return code, printed.getvalue(), out
 
 
-@pytest.mark.slow(seconds=400)
+@pytest.mark.slow(seconds=340)
 def test_demo_runs_verl_and_the_judge_learns_the_task(demo_run):
     code, printed, out = demo_run
     assert code == 0, printed[-3000:]
@@ -124,7 +124,7 @@ def test_demo_runs_verl_and_the_judge_learns_the_task(demo_run):
     assert "Pair acc." in table and "final" in table and "base" in table
 
 
-@pytest.mark.slow(seconds=400)
+@pytest.mark.slow(seconds=340)
 def test_demo_keeps_the_pipeline_and_writes_eval_outputs(demo_run):
     code, printed, out = demo_run
     assert code == 0, printed[-3000:]
@@ -152,7 +152,7 @@ def demo_verl(demo_run):
     return Run(0, (grpo / "main_ppo.log").read_text(errors="replace"), read_steps(grpo / "metrics.jsonl"), grpo)
 
 
-@pytest.mark.slow(seconds=400)
+@pytest.mark.slow(seconds=340)
 def test_demo_grpo_logs_training_metrics_every_step(demo_verl):
     assert [s["step"] for s in demo_verl.steps] == list(range(1, demo.GRPO_STEPS + 1))
     for step in demo_verl.steps:
@@ -166,7 +166,7 @@ def test_demo_grpo_logs_training_metrics_every_step(demo_verl):
     assert all(s["actor/grad_norm"] > 0 for s in mixed)
 
 
-@pytest.mark.slow(seconds=400)
+@pytest.mark.slow(seconds=340)
 def test_demo_grpo_weights_moved_and_reached_the_rollout(demo_verl):
     import re
 
@@ -195,7 +195,7 @@ def test_demo_grpo_weights_moved_and_reached_the_rollout(demo_verl):
     assert all(s["training/off_policy/trajectory_staleness_worst/max"] == 0 for s in demo_verl.steps)
 
 
-@pytest.mark.slow(seconds=400)
+@pytest.mark.slow(seconds=340)
 def test_demo_grpo_validation_carries_our_reward_components(demo_verl):
     last = demo_verl.steps[-1]
     assert any(k.startswith("val-core/") and k.split("/")[-2] == "acc" for k in last), sorted(last)
@@ -204,7 +204,7 @@ def test_demo_grpo_validation_carries_our_reward_components(demo_verl):
     assert demo_verl.val("reward_error") == 0.0
 
 
-@pytest.mark.slow(seconds=400)
+@pytest.mark.slow(seconds=340)
 def test_demo_grpo_checkpoint_written(demo_verl):
     step = demo_verl.out / "checkpoints" / f"global_step_{demo.GRPO_STEPS}"
     assert (step / "actor" / "huggingface" / "config.json").is_file()
@@ -212,7 +212,7 @@ def test_demo_grpo_checkpoint_written(demo_verl):
         demo.GRPO_STEPS)
 
 
-@pytest.mark.slow(seconds=400)
+@pytest.mark.slow(seconds=340)
 def test_demo_grpo_logs_judge_diagnostics_every_step(demo_verl):
     for step in demo_verl.steps:
         for key in ("judge/acc", "judge/acc_ab", "judge/acc_ba", "judge/format_rate", "judge/truncation_rate",
