@@ -93,6 +93,10 @@ def test_good_tiny_setup_passes(capsys, setup):
                   "reward manager + function", "reward scores known labels"):
         assert rows[check][0] == preflight.OK, (check, out)
     assert "2 row(s)" in rows["reward scores known labels"][1]
+    # the recipe runs dynamic batch sizes: the row says what sizes the update, not the unused micro batch
+    assert rows["batch arithmetic"][1] == ("2 x 8 GPUs: 1024 prompts x n=8 per step; update of 256 x 8 samples = "
+                                           "128 per GPU in token budgets of 16384 per GPU (dynamic batch size); "
+                                           "rollout TP 4"), out
     assert "0 of 8 sampled prompts exceed" in rows["prompt lengths"][1]
 
 
@@ -105,6 +109,9 @@ def test_prepared_parquet_with_verls_stock_dataset_passes(capsys, setup):
 @pytest.mark.parametrize(
     "extra,kwargs,check,words",
     [
+        # 3 x 8 GPUs: verl's update asserts the 256 x 8 = 2048 samples split evenly over the 24 ranks,
+        # dynamic batch size (the recipe's) or not
+        (["trainer.nnodes=3"], {}, "batch: actor mini-batch", "not divisible by 24 data-parallel ranks"),
         # bad batch arithmetic: 256 x 8 / 16 GPUs = 128 samples per GPU, not a multiple of 48
         (["actor_rollout_ref.actor.use_dynamic_bsz=false", "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=48"], {},
          "batch: actor micro batch", "48"),
@@ -116,7 +123,7 @@ def test_prepared_parquet_with_verls_stock_dataset_passes(capsys, setup):
         (["reward.custom_reward_function.path=pkg://reward_fns.thinkj_binary"], {}, "judge format vs reward",
          "data.thinkj.format=binary"),
     ],
-    ids=["batch", "missing-data-file", "bad-label-pairs", "bad-label-parquet", "prompts-too-long",
+    ids=["mini-batch-over-24-gpus", "batch", "missing-data-file", "bad-label-pairs", "bad-label-parquet", "prompts-too-long",
          "missing-model", "format-mismatch"],
 )
 def test_planted_fault_fails_naming_it(capsys, setup, extra, kwargs, check, words):
@@ -162,12 +169,13 @@ def test_unknown_override_fails_at_compose(capsys, setup):
     assert len(rows) == 1  # nothing else can be checked without a config
 
 
-# Micro batches and mini-batch splits are checked with the paper's fixed micro batches (the recipes
-# run dynamic batch sizes, where verl ignores *_micro_batch_size_per_gpu).
+# Micro batches are checked with the paper's fixed micro batches (the recipes run dynamic batch
+# sizes, where verl ignores *_micro_batch_size_per_gpu); mini-batch splits apply either way.
 FIXED = {"actor_rollout_ref.actor.use_dynamic_bsz": False}
 BATCH_FAULTS = [
     ({"trainer.n_gpus_per_node": 6}, "batch: rollout tensor parallel"),
     ({"actor_rollout_ref.rollout.tensor_model_parallel_size": 16}, "batch: rollout tensor parallel"),
+    ({"trainer.nnodes": 3}, "batch: actor mini-batch"),
     ({**FIXED, "trainer.nnodes": 3}, "batch: actor mini-batch"),
     ({**FIXED, "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": 48}, "batch: actor micro batch"),
     ({**FIXED, "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu": 48}, "batch: log-prob micro batch"),
@@ -187,8 +195,27 @@ def test_every_recipe_has_sound_batch_arithmetic(composed):
 
 
 def test_ppo_critic_batches_are_checked(with_overrides):
-    cfg = with_overrides("thinkj_ppo", {**FIXED, "critic.ppo_micro_batch_size_per_gpu": 3})
-    assert "batch: critic micro batch" in {name for name, _ in preflight.batch_problems(cfg)}
+    # the legacy trainer splits the critic's update by its micro batch; v1 runs token budgets (README)
+    legacy = with_overrides("thinkj_ppo", {**FIXED, "critic.ppo_micro_batch_size_per_gpu": 3, "trainer.use_v1": False})
+    assert "batch: critic micro batch" in {name for name, _ in preflight.batch_problems(legacy)}
+    v1 = with_overrides("thinkj_ppo", {**FIXED, "critic.ppo_micro_batch_size_per_gpu": 3})
+    assert preflight.batch_problems(v1) == []
+    # the critic's mini-batch split holds under the recipe's dynamic batch size too: 250 x n=1 over 16 ranks
+    cfg = with_overrides("thinkj_ppo", {"critic.ppo_mini_batch_size": 250})
+    assert {name for name, _ in preflight.batch_problems(cfg)} == {"batch: critic mini-batch"}
+
+
+def test_micro_batches_that_verl_ignores_are_not_checked(with_overrides):
+    """Each micro batch counts only without its own dynamic batch size (verl ignores it then)."""
+    odd = {"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": 48,
+           "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu": 48,
+           "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu": 48}
+    assert preflight.batch_problems(with_overrides("thinkj_grpo", odd)) == []
+    log_prob_dynamic = {**FIXED, **odd, "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu": 16,
+                        "actor_rollout_ref.rollout.log_prob_use_dynamic_bsz": True}
+    problems = preflight.batch_problems(with_overrides("thinkj_grpo", log_prob_dynamic))
+    assert [detail.rsplit(" ", 1)[-1] for _, detail in problems] == [
+        "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=48"]
 
 
 @pytest.mark.parametrize(

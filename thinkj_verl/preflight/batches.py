@@ -16,7 +16,9 @@ def batch_problems(config) -> list[tuple[str, str]]:
     ``mini_batch * n / dp`` samples per update and splits them into micro batches of
     ``*_micro_batch_size_per_gpu`` (``prepare_micro_batches`` asserts divisibility); the
     rollout world (tensor x data x pipeline parallel) must tile the GPUs and a tensor-parallel
-    group must fit in one node. With dynamic batch sizes only the rollout layout applies.
+    group must fit in one node. With dynamic batch sizes (the recipes' default) the micro-batch
+    sizes are ignored, but the mini-batch split still applies: ``TrainingWorker.train_batch``
+    (verl/workers/engine_workers.py) asserts ``mini_batch_size % dp == 0`` on every update.
     """
     from omegaconf import OmegaConf
     from verl.trainer.ppo.utils import need_reference_policy
@@ -44,21 +46,24 @@ def batch_problems(config) -> list[tuple[str, str]]:
             f"({nnodes} x {per_node})",
         ))
 
-    if arr.actor.use_dynamic_bsz:
-        return problems
-
-    def split(role: str, mini: int, micro, sp: int, micro_key: str) -> None:
+    def split(role: str, mini: int, micro, sp: int, key: str, dynamic: bool) -> None:
+        mini_key, micro_key = f"{key}.ppo_mini_batch_size", f"{key}.ppo_micro_batch_size_per_gpu"
         if n_gpus % sp:
             problems.append((f"batch: {role} mini-batch", f"{n_gpus} GPUs are not divisible by sequence parallel {sp}"))
             return
         dp = n_gpus // sp
         global_mini = mini * n
+        step = dp // math.gcd(dp, n)  # the smallest mini-batch whose n samples each split over dp ranks
         if global_mini % dp:
             problems.append((
                 f"batch: {role} mini-batch",
                 f"{role} ppo_mini_batch_size x rollout.n = {mini} x {n} = {global_mini} samples per update "
-                f"is not divisible by {dp} data-parallel ranks ({nnodes} x {per_node} GPUs / sp {sp})",
+                f"is not divisible by {dp} data-parallel ranks ({nnodes} x {per_node} GPUs / sp {sp}); verl stops at "
+                f"the first update: pick a GPU count that divides {global_mini}, or set {mini_key} to a multiple "
+                f"of {step}",
             ))
+            return
+        if dynamic:  # token budgets instead of micro batches
             return
         if micro is None:
             problems.append((f"batch: {role} micro batch", f"set {micro_key} (verl needs it without dynamic batch size)"))
@@ -74,14 +79,17 @@ def batch_problems(config) -> list[tuple[str, str]]:
     actor = arr.actor
     actor_sp = int(actor.get("ulysses_sequence_parallel_size", 1) or 1)
     split("actor", int(actor.ppo_mini_batch_size), actor.ppo_micro_batch_size_per_gpu, actor_sp,
-          "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu")
+          "actor_rollout_ref.actor", bool(actor.use_dynamic_bsz))
     lcm_parts = [n_gpus // actor_sp if n_gpus % actor_sp == 0 else 1, int(actor.ppo_mini_batch_size) * n]
 
     if uses_critic(config):
         critic = config.critic
         critic_sp = int(critic.get("ulysses_sequence_parallel_size", 1) or 1)
+        # verl's v1 trainer runs its critic on the token budget ppo_infer_max_token_len_per_gpu whatever
+        # the micro batch says; only the legacy trainer splits by critic.ppo_micro_batch_size_per_gpu
+        critic_dynamic = bool(critic.use_dynamic_bsz) or bool(trainer.get("use_v1", True))
         split("critic", int(critic.ppo_mini_batch_size), critic.ppo_micro_batch_size_per_gpu, critic_sp,
-              "critic.ppo_micro_batch_size_per_gpu")
+              "critic", critic_dynamic)
         lcm_parts.append(int(critic.ppo_mini_batch_size) * n)
 
     # Log-prob passes (old policy, reference) see the whole padded step batch per rank.
@@ -89,10 +97,11 @@ def batch_problems(config) -> list[tuple[str, str]]:
     padded = math.ceil(train_batch * n / multiple) * multiple
     dp = lcm_parts[0]
     per_rank = padded // dp
-    keys = ["actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu"]
-    if need_reference_policy(config):
-        keys.append("actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu")
-    for key in keys:
+    roles = ["rollout", "ref"] if need_reference_policy(config) else ["rollout"]
+    for role in roles:
+        if OmegaConf.select(config, f"actor_rollout_ref.{role}.log_prob_use_dynamic_bsz"):
+            continue
+        key = f"actor_rollout_ref.{role}.log_prob_micro_batch_size_per_gpu"
         micro = OmegaConf.select(config, key)
         if micro is not None and per_rank % int(micro):
             problems.append((
@@ -112,11 +121,13 @@ def check_batches(report: Report, config) -> None:
         report.fail(name, problem)
     if not problems:
         t, a = config.trainer, config.actor_rollout_ref
-        n_gpus = int(t.nnodes) * int(t.n_gpus_per_node)
-        per_gpu = int(a.actor.ppo_mini_batch_size) * int(a.rollout.n) // n_gpus
+        dp = int(t.nnodes) * int(t.n_gpus_per_node) // int(a.actor.get("ulysses_sequence_parallel_size", 1) or 1)
+        per_gpu = int(a.actor.ppo_mini_batch_size) * int(a.rollout.n) // dp
+        sizing = (f"token budgets of {a.actor.ppo_max_token_len_per_gpu} per GPU (dynamic batch size)"
+                  if a.actor.use_dynamic_bsz else f"micro batches of {a.actor.ppo_micro_batch_size_per_gpu}")
         report.ok(
             "batch arithmetic",
             f"{t.nnodes} x {t.n_gpus_per_node} GPUs: {config.data.train_batch_size} prompts x n={a.rollout.n} per step; "
-            f"update of {a.actor.ppo_mini_batch_size} x {a.rollout.n} samples = {per_gpu} per GPU in micro batches of "
-            f"{a.actor.ppo_micro_batch_size_per_gpu}; rollout TP {a.rollout.tensor_model_parallel_size}",
+            f"update of {a.actor.ppo_mini_batch_size} x {a.rollout.n} samples = {per_gpu} per GPU in {sizing}; "
+            f"rollout TP {a.rollout.tensor_model_parallel_size}",
         )
