@@ -29,6 +29,8 @@ from verl.plugin.platform.platform_manager import PlatformRegistry
 from verl.workers.rollout.replica import RolloutReplicaRegistry
 from verl.workers.rollout import base
 from torch.distributed import fsdp
+cpu_modules = sorted(m for m in sys.modules if m.startswith("thinkj_verl.cpu."))
+from thinkj_verl.cpu import patches  # imported after the count above: it only reads marks
 print(json.dumps({
     "platforms": sorted(PlatformRegistry.registered_names()),
     "replicas": sorted(RolloutReplicaRegistry._registry),
@@ -36,7 +38,8 @@ print(json.dumps({
     "init_process_group": torch.distributed.init_process_group.__module__,
     "offload_policy": fsdp.CPUOffloadPolicy.__module__,
     "engine_device": os.environ.get("VERL_ENGINE_DEVICE"),
-    "cpu_modules": sorted(m for m in sys.modules if m.startswith("thinkj_verl.cpu.")),
+    "cpu_modules": cpu_modules,
+    "applied": patches.applied(),
     "imported_with_verl": imported_with_verl,
     "reward_managers": sorted(REWARD_MANAGER),
     "is_sklearn_available": transformers.utils.is_sklearn_available.__module__,
@@ -64,6 +67,7 @@ def test_nothing_is_registered_or_patched_without_verl_platform_cpu():
     assert seen["offload_policy"].startswith("torch.distributed")
     assert seen["engine_device"] is None
     assert seen["cpu_modules"] == []
+    assert seen["applied"] and not any(seen["applied"].values()), seen["applied"]
     assert seen["is_sklearn_available"] == "transformers.utils.import_utils"
     assert seen["load_valuehead_model"] == "verl.utils.model"
     # our reward managers are there once verl's registry is imported, and only then
@@ -80,6 +84,7 @@ def test_verl_platform_cpu_registers_the_backend_and_patches():
     assert seen["engine_device"] == "cuda"
     assert seen["is_sklearn_available"] == "thinkj_verl.cpu.patches"
     assert seen["load_valuehead_model"] == "thinkj_verl.cpu.patches"
+    assert seen["applied"] and all(seen["applied"].values()), seen["applied"]
     assert {"thinkj", "thinkj_pair"} <= set(seen["reward_managers"])
     # every Ray worker imports verl: the plugin keeps its start-up to verl's own (registries,
     # rollout backend and the value-head patch wait for the module they go into)
