@@ -116,7 +116,8 @@ def test_max_model_len_reaches_the_engine_and_is_part_of_the_run(generate_args, 
     out, args = generate_args
     assert _eval(*args, "--limit", "1", "--max-model-len", "16") == 2  # judge prompts are longer than 16 tokens
     assert "raise --max-model-len" in capsys.readouterr().err
-    shutil.rmtree(out, ignore_errors=True)
+    assert not (out / "generations.jsonl").exists()
+    # nothing was generated: the retry into the same --out takes the new limit
     assert _eval(*args, "--limit", "1", "--max-model-len", "100000") == 0
     assert json.loads((out / "run.json").read_text())["max_model_len"] == 100000
     assert json.loads((out / "metrics.json").read_text())["generation"]["max_model_len"] == 100000

@@ -8,7 +8,8 @@ appended to ``OUT/generations.jsonl`` per batch -> scored by the one parser
 
 ``OUT/run.json`` records what the generations were made with (model, benchmark, data,
 format, orders, seed, generation settings); a rerun with other settings into the same
-directory is refused rather than mixing two evaluations in one file.
+directory is refused rather than mixing two evaluations in one file (until a first judgment is
+written, a retry's settings replace the record).
 """
 
 from __future__ import annotations
@@ -139,6 +140,12 @@ def _check_run_file(out_dir: Path, settings: dict) -> None:
         if not isinstance(before, dict):
             raise EvalError(f"{path}: not a run record (a JSON object); delete it or use a new --out")
         changed = {k: (before.get(k), settings.get(k)) for k in RUN_IDENTITY if before.get(k) != settings.get(k)}
+        generations = out_dir / GENERATIONS
+        if changed and not (generations.exists() and generations.stat().st_size):
+            # nothing was generated under the old settings (e.g. a prompt over --max-model-len stopped
+            # the run before its first judgment): the retry's settings replace them
+            write_json(path, {k: settings.get(k) for k in RUN_IDENTITY})
+            return
         if changed:
             detail = "; ".join(f"{k}: {old!r} before, {new!r} now" for k, (old, new) in changed.items())
             raise EvalError(
