@@ -53,7 +53,7 @@ def batch_problems(config) -> list[tuple[str, str]]:
             return
         dp = n_gpus // sp
         global_mini = mini * n
-        step = dp // math.gcd(dp, n)  # the smallest mini-batch whose n samples each split over dp ranks
+        step = dp // math.gcd(dp, n)  # mini x n splits over dp ranks exactly when mini is a multiple of this
         if global_mini % dp:
             problems.append((
                 f"batch: {role} mini-batch",
